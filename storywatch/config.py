@@ -1,0 +1,330 @@
+"""Config stage: sources.yaml -> validated models, or every problem at once with file and line.
+
+Validation is strict (unknown keys are errors) so a typo never silently disables a setting.
+Line numbers come from the YAML node tree, so pydantic's error locations can point at the file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from storywatch.fetch import FetchLimits
+from storywatch.seeds import SeedError, load_seed
+
+DEFAULT_CONFIG_NAME = "sources.yaml"
+_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
+_EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    file: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.message}"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used. ``problems`` lists every problem found, not just one."""
+
+    def __init__(self, problems: list[ConfigProblem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _check_http_url(value: str) -> str:
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https"):
+        raise ValueError(f"{value!r} is not an http(s) URL")
+    if not parts.hostname:
+        raise ValueError(f"{value!r} has no host")
+    return value.strip()
+
+
+class IngestSettings(_Strict):
+    """How feeds are fetched. Every field has a safe default; the section is optional."""
+
+    timeout: float = Field(30.0, gt=0, description="seconds per source, retries included")
+    connect_timeout: float = Field(10.0, gt=0)
+    read_timeout: float = Field(15.0, gt=0)
+    retries: int = Field(2, ge=0, le=10)
+    concurrency: int = Field(16, ge=1, le=256)
+    per_host: int = Field(2, ge=1, le=32)
+    max_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    max_age_days: float | None = Field(None, gt=0, description="skip entries older than this")
+    every_minutes: int = Field(30, ge=1, description="ingest schedule for `storywatch serve`")
+    user_agent: str | None = None
+
+    def fetch_limits(self) -> FetchLimits:
+        return FetchLimits(
+            deadline=self.timeout,
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            retries=self.retries,
+            max_bytes=self.max_bytes,
+            concurrency=self.concurrency,
+            per_host=self.per_host,
+            user_agent=self.user_agent or "",
+        )
+
+
+class SourceConfig(_Strict):
+    name: str = Field(min_length=1)
+    url: str
+    archive: str | None = None  # URL template with {page}, {since}, {until} for backfill
+    enabled: bool = True
+
+    @field_validator("url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        return _check_http_url(value)
+
+    @field_validator("archive")
+    @classmethod
+    def _check_archive(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        _check_http_url(value.replace("{", "").replace("}", ""))
+        return value
+
+
+def _check_timezone(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r}") from exc
+    return value
+
+
+def _check_cron(value: str | None) -> str | None:
+    if value is not None and len(value.split()) != 5:
+        raise ValueError(f"{value!r} is not a 5-field cron expression")
+    return value
+
+
+def _check_emails(values: list[str]) -> list[str]:
+    bad = [v for v in values if not _EMAIL.match(v)]
+    if bad:
+        raise ValueError(f"not an email address: {', '.join(bad)}")
+    return values
+
+
+class DigestOverride(_Strict):
+    """Per-storyline digest settings: any field left out comes from the top-level digest."""
+
+    sender: str | None = Field(None, alias="from")
+    to: list[str] | None = None
+    mode: Literal["immediate", "scheduled"] | None = None
+    schedule: str | None = None
+    timezone: str | None = None
+    heartbeat: bool | None = None
+    smtp_block: str | None = None  # name of a prefect-email EmailServerCredentials block
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_tz(cls, value: str | None) -> str | None:
+        return _check_timezone(value)
+
+    @field_validator("schedule")
+    @classmethod
+    def _check_schedule(cls, value: str | None) -> str | None:
+        return _check_cron(value)
+
+    @field_validator("to")
+    @classmethod
+    def _check_to(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else _check_emails(value)
+
+    @field_validator("sender")
+    @classmethod
+    def _check_sender(cls, value: str | None) -> str | None:
+        return None if value is None else _check_emails([value])[0]
+
+
+class DigestConfig(DigestOverride):
+    sender: str = Field("storywatch@localhost", alias="from")
+    to: list[str] = Field(default_factory=list)
+    mode: Literal["immediate", "scheduled"] = "immediate"
+    timezone: str = "UTC"
+    heartbeat: bool = False
+
+    def merged(self, override: DigestOverride | None) -> DigestConfig:
+        if override is None:
+            return self
+        changes = override.model_dump(exclude_none=True)
+        return self.model_copy(update=changes)
+
+
+class StorylineConfig(_Strict):
+    id: str = Field(pattern=_ID_PATTERN)
+    title: str = Field(min_length=1)
+    seed: str
+    digest: DigestOverride | None = None
+
+
+class Config(_Strict):
+    storylines: list[StorylineConfig] = Field(min_length=1)
+    sources: list[SourceConfig] = Field(min_length=1)
+    digest: DigestConfig = Field(default_factory=DigestConfig)  # type: ignore[arg-type]
+    ingest: IngestSettings = Field(default_factory=IngestSettings)  # type: ignore[arg-type]
+
+    # Not from YAML: where the file was loaded from (paths in it are relative to its folder).
+    path: Path = Field(default=Path(DEFAULT_CONFIG_NAME), exclude=True)
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.resolve().parent
+
+    def seed_path(self, storyline: StorylineConfig) -> Path:
+        return (self.base_dir / storyline.seed).resolve()
+
+    def digest_for(self, storyline: StorylineConfig) -> DigestConfig:
+        return self.digest.merged(storyline.digest)
+
+    @property
+    def enabled_sources(self) -> list[SourceConfig]:
+        return [s for s in self.sources if s.enabled]
+
+    @property
+    def database_url(self) -> str:
+        return os.environ.get("STORYWATCH_DATABASE_URL") or (
+            f"sqlite:///{self.base_dir / 'storywatch.db'}"
+        )
+
+    @property
+    def outbox_dir(self) -> Path:
+        return Path(os.environ.get("STORYWATCH_OUTBOX") or self.base_dir / "outbox")
+
+
+def resolve_config_path(given: str | Path | None) -> Path:
+    """--config, then $STORYWATCH_CONFIG, then ./sources.yaml."""
+    return Path(given or os.environ.get("STORYWATCH_CONFIG") or DEFAULT_CONFIG_NAME)
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Load and validate a config file; raise ``ConfigError`` listing every problem."""
+    file = resolve_config_path(path)
+    name = str(file)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([ConfigProblem(name, None, "config file not found")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([ConfigProblem(name, None, f"cannot read config: {exc}")]) from None
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError([ConfigProblem(name, line, f"invalid YAML: {problem}")]) from None
+    if not isinstance(data, dict):
+        raise ConfigError([ConfigProblem(name, 1, "expected a mapping with storylines and sources")])
+
+    lines = dict(_key_lines(root, ()))
+    problems = [ConfigProblem(name, line, msg) for line, msg in _duplicate_keys(root, ())]
+    try:
+        config = Config.model_validate({**data, "path": file})
+    except ValidationError as exc:
+        problems += [_problem_from_error(name, lines, err) for err in exc.errors()]
+        raise ConfigError(problems) from None
+    problems += _semantic_problems(config, name, lines)
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def _semantic_problems(config: Config, name: str, lines: dict[tuple, int]) -> list[ConfigProblem]:
+    """Checks pydantic cannot express: unique names and ids, seeds that exist and parse."""
+    problems: list[ConfigProblem] = []
+    for section, key, values in (
+        ("sources", "name", [s.name for s in config.sources]),
+        ("storylines", "id", [s.id for s in config.storylines]),
+    ):
+        seen: set[str] = set()
+        for index, value in enumerate(values):
+            if value in seen:
+                line = lines.get((section, index, key))
+                problems.append(ConfigProblem(name, line, f"duplicate {section[:-1]} {key} {value!r}"))
+            seen.add(value)
+    for index, storyline in enumerate(config.storylines):
+        try:
+            load_seed(config.seed_path(storyline))
+        except SeedError as exc:
+            line = lines.get(("storylines", index, "seed"))
+            problems.append(ConfigProblem(name, line, f"storylines[{index}].seed: {exc}"))
+    return problems
+
+
+def _problem_from_error(name: str, lines: dict[tuple, int], err: Any) -> ConfigProblem:
+    loc = tuple(part for part in err["loc"] if not str(part).startswith("function-after"))
+    line = None
+    for cut in range(len(loc), -1, -1):  # the deepest location the YAML has a line for
+        if loc[:cut] in lines:
+            line = lines[loc[:cut]]
+            break
+    where = _format_loc(loc)
+    if err["type"] == "extra_forbidden":
+        message = f"unknown key {where!r}"
+    elif err["type"] == "missing":
+        message = f"{where}: required key is missing"
+    else:
+        message = f"{where}: {err['msg'].removeprefix('Value error, ')}"
+    return ConfigProblem(name, line, message)
+
+
+def _format_loc(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _key_lines(node: yaml.Node | None, path: tuple) -> Iterator[tuple[tuple, int]]:
+    """Yield (path, 1-based line) for every key and list item in the YAML node tree."""
+    if node is None:
+        return
+    yield path, node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = getattr(key_node, "value", None)
+            yield from _key_lines(value_node, (*path, key))
+            yield (*path, key), key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            yield from _key_lines(item, (*path, index))
+
+
+def _duplicate_keys(node: yaml.Node | None, path: tuple) -> Iterator[tuple[int, str]]:
+    """YAML silently keeps the last of two equal keys; report them instead."""
+    if isinstance(node, yaml.MappingNode):
+        seen: set[Any] = set()
+        for key_node, value_node in node.value:
+            key = getattr(key_node, "value", None)
+            if key in seen:
+                yield key_node.start_mark.line + 1, f"duplicate key {_format_loc((*path, key))!r}"
+            seen.add(key)
+            yield from _duplicate_keys(value_node, (*path, key))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            yield from _duplicate_keys(item, (*path, index))

@@ -1,0 +1,77 @@
+"""Shared fixtures. Real servers on loopback; ../shared data is optional (skip when absent)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SHARED = PROJECT_ROOT.parent / "shared"
+
+
+def shared_path(*parts: str) -> Path:
+    """A path under ../shared, or skip the test with a clear reason when it is absent."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} not found (the shared data folder sits beside the project in CI)")
+    return path
+
+
+# -- databases: every store test runs on real SQLite and real PostgreSQL ----------------------
+
+import os  # noqa: E402
+import uuid  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+
+POSTGRES_URL = os.environ.get(
+    "STORYWATCH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def _postgres_unavailable() -> str | None:
+    """Why PostgreSQL cannot be used here, or None when it can."""
+    try:
+        import sqlalchemy
+    except ImportError:  # pragma: no cover
+        return "sqlalchemy missing"
+    try:
+        engine = sqlalchemy.create_engine(POSTGRES_URL)
+        with engine.connect() as conn:
+            conn.execute(sqlalchemy.text("SELECT 1"))
+        engine.dispose()
+    except Exception as exc:
+        return f"PostgreSQL not reachable at {POSTGRES_URL}: {type(exc).__name__}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_skip_reason() -> str | None:
+    return _postgres_unavailable()
+
+
+@pytest.fixture
+def postgres_url(postgres_skip_reason: str | None) -> Iterator[str]:
+    """A URL on a fresh, empty schema of the test database, dropped afterwards."""
+    if postgres_skip_reason:
+        pytest.skip(postgres_skip_reason)
+    import sqlalchemy
+
+    schema = f"sw_{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sqlalchemy.text(f"CREATE SCHEMA {schema}"))
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    with admin.connect() as conn:
+        conn.execute(sqlalchemy.text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Real SQLite file, then real PostgreSQL: store tests run on both backends."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'storywatch.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+

@@ -1,0 +1,165 @@
+"""Config loading: the minimal file is valid; every kind of mistake is reported with its line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from storywatch.config import ConfigError, load_config, resolve_config_path
+
+MINIMAL = """\
+storylines:
+  - id: ukraine-peace-talks
+    title: Ukraine peace talks
+    seed: seeds/ukraine-peace-talks.md
+sources:
+  - name: Example Wire
+    url: https://example.org/world/rss.xml
+    # archive: https://example.org/world/rss.xml?paged={page}
+digest:
+  from: storywatch@example.org
+  to: [desk@example.org]
+"""
+
+
+def write_config(folder: Path, text: str, seed: bool = True) -> Path:
+    if seed:
+        (folder / "seeds").mkdir(exist_ok=True)
+        (folder / "seeds" / "ukraine-peace-talks.md").write_text("A seed story.\n")
+    path = folder / "sources.yaml"
+    path.write_text(text)
+    return path
+
+
+def problems(path: Path) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    return [str(p) for p in info.value.problems]
+
+
+def test_minimal_config_from_design_is_valid(tmp_path: Path) -> None:
+    config = load_config(write_config(tmp_path, MINIMAL))
+    assert [s.name for s in config.sources] == ["Example Wire"]
+    assert config.digest.sender == "storywatch@example.org"
+    assert config.digest.mode == "immediate"
+    assert config.seed_path(config.storylines[0]) == tmp_path / "seeds" / "ukraine-peace-talks.md"
+
+
+def test_paths_and_defaults_are_relative_to_the_config_file(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("STORYWATCH_DATABASE_URL", raising=False)
+    monkeypatch.delenv("STORYWATCH_OUTBOX", raising=False)
+    config = load_config(write_config(tmp_path, MINIMAL))
+    assert config.database_url == f"sqlite:///{tmp_path / 'storywatch.db'}"
+    assert config.outbox_dir == tmp_path / "outbox"
+    monkeypatch.setenv("STORYWATCH_DATABASE_URL", "postgresql://x@h/db")
+    monkeypatch.setenv("STORYWATCH_OUTBOX", "/tmp/elsewhere")
+    assert config.database_url == "postgresql://x@h/db"
+    assert config.outbox_dir == Path("/tmp/elsewhere")
+
+
+def test_config_path_resolution_order(monkeypatch) -> None:
+    monkeypatch.delenv("STORYWATCH_CONFIG", raising=False)
+    assert resolve_config_path(None) == Path("sources.yaml")
+    monkeypatch.setenv("STORYWATCH_CONFIG", "/etc/sw.yaml")
+    assert resolve_config_path(None) == Path("/etc/sw.yaml")
+    assert resolve_config_path("given.yaml") == Path("given.yaml")
+
+
+def test_every_problem_is_listed_with_file_and_line(tmp_path: Path) -> None:
+    text = """\
+storylines:
+  - id: ukraine-peace-talks
+    title: Ukraine peace talks
+    seed: seeds/missing.md
+sources:
+  - name: Wire
+    url: ftp://example.org/feed
+  - name: Wire
+    url: https://example.org/other
+    colour: blue
+digest:
+  from: storywatch@example.org
+  to: [not-an-address]
+"""
+    found = problems(write_config(tmp_path, text))
+    path = str(tmp_path / "sources.yaml")
+    assert any(p.startswith(f"{path}:7:") and "not an http(s) URL" in p for p in found), found
+    assert any(p.startswith(f"{path}:10:") and "unknown key 'sources[1].colour'" in p for p in found)
+    assert any(p.startswith(f"{path}:13:") and "not an email address" in p for p in found), found
+    # Semantic checks run only once the structure is valid; structure problems come first.
+    assert len(found) == 3
+
+
+def test_duplicates_and_missing_seed_are_reported(tmp_path: Path) -> None:
+    text = """\
+storylines:
+  - id: ukraine-peace-talks
+    title: Ukraine peace talks
+    seed: seeds/nope.md
+  - id: ukraine-peace-talks
+    title: Again
+    seed: seeds/ukraine-peace-talks.md
+sources:
+  - name: Example Wire
+    url: https://example.org/a.xml
+  - name: Example Wire
+    url: https://example.org/b.xml
+"""
+    found = problems(write_config(tmp_path, text))
+    path = str(tmp_path / "sources.yaml")
+    assert f"{path}:11: duplicate source name 'Example Wire'" in found
+    assert f"{path}:5: duplicate storyline id 'ukraine-peace-talks'" in found
+    assert any(p.startswith(f"{path}:4: ") and "seed file not found" in p for p in found), found
+
+
+def test_duplicate_yaml_keys_are_not_silently_merged(tmp_path: Path) -> None:
+    text = MINIMAL.replace(
+        "    url: https://example.org/world/rss.xml\n",
+        "    url: https://example.org/world/rss.xml\n    url: https://example.org/again.xml\n",
+    )
+    assert any(":8:" in p and "duplicate key" in p for p in problems(write_config(tmp_path, text)))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("", "expected a mapping"),
+        ("storylines: [\n", "invalid YAML"),
+        ("sources: []\nstorylines: []\n", "storylines"),
+        (MINIMAL.replace("seed: seeds/ukraine-peace-talks.md", "seed:"), "storylines[0].seed"),
+        (MINIMAL + "ingest:\n  per_host: 0\n", "ingest.per_host"),
+        (MINIMAL + "  timezone: Mars/Olympus\n", "unknown time zone"),
+        (MINIMAL + "  schedule: every morning\n", "cron"),
+    ],
+)
+def test_bad_configs_give_a_clear_message(tmp_path: Path, text: str, expected: str) -> None:
+    found = problems(write_config(tmp_path, text))
+    assert any(expected in p for p in found), found
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    assert "config file not found" in problems(tmp_path / "absent.yaml")[0]
+
+
+def test_seed_front_matter_is_validated(tmp_path: Path) -> None:
+    path = write_config(tmp_path, MINIMAL)
+    seed = tmp_path / "seeds" / "ukraine-peace-talks.md"
+    seed.write_text("---\nactors: [{name: Putin, alias: [x]}]\n---\nText.\n")
+    assert any("front matter" in p and "alias" in p for p in problems(path))
+    seed.write_text("---\ntypes: [meeting, picnic]\n---\nText.\n")
+    assert any("unknown development types ['picnic']" in p for p in problems(path))
+    seed.write_text("---\ntitle: x\n---\n\n")
+    assert any("no text" in p for p in problems(path))
+
+
+def test_per_storyline_digest_override_merges(tmp_path: Path) -> None:
+    text = MINIMAL.replace(
+        "    seed: seeds/ukraine-peace-talks.md\n",
+        "    seed: seeds/ukraine-peace-talks.md\n    digest:\n      mode: scheduled\n"
+        '      schedule: "0 7 * * *"\n      timezone: Europe/Kyiv\n',
+    )
+    config = load_config(write_config(tmp_path, text))
+    digest = config.digest_for(config.storylines[0])
+    assert (digest.mode, digest.schedule, digest.timezone) == ("scheduled", "0 7 * * *", "Europe/Kyiv")
+    assert digest.to == ["desk@example.org"]  # inherited from the top-level digest
