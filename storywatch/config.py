@@ -239,7 +239,9 @@ def load_config(path: str | Path | None = None) -> Config:
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError([ConfigProblem(name, line, f"invalid YAML: {problem}")]) from None
     if not isinstance(data, dict):
-        raise ConfigError([ConfigProblem(name, 1, "expected a mapping with storylines and sources")])
+        raise ConfigError(
+            [ConfigProblem(name, 1, "expected a mapping with storylines and sources")]
+        )
 
     lines = dict(_key_lines(root, ()))
     problems = [ConfigProblem(name, line, msg) for line, msg in _duplicate_keys(root, ())]
@@ -265,7 +267,9 @@ def _semantic_problems(config: Config, name: str, lines: dict[tuple, int]) -> li
         for index, value in enumerate(values):
             if value in seen:
                 line = lines.get((section, index, key))
-                problems.append(ConfigProblem(name, line, f"duplicate {section[:-1]} {key} {value!r}"))
+                problems.append(
+                    ConfigProblem(name, line, f"duplicate {section[:-1]} {key} {value!r}")
+                )
             seen.add(value)
     for index, storyline in enumerate(config.storylines):
         try:

@@ -161,7 +161,9 @@ class Store:
             if migrate:
                 upgrade_database(engine)
             elif current_revision(engine) != head_revision():
-                raise StoreError(f"database {_safe(url)} is not migrated: run `storywatch db upgrade`")
+                raise StoreError(
+                    f"database {_safe(url)} is not migrated: run `storywatch db upgrade`"
+                )
         except StoreError:
             raise
         except Exception as exc:
@@ -177,12 +179,17 @@ class Store:
     # -- sources --------------------------------------------------------------------------
 
     def sync_sources(self, sources: Iterable[tuple[str, str]]) -> dict[str, int]:
-        """Make sure each (name, url) has a row; return name -> id. A changed URL resets validators."""
+        """Make sure each (name, url) has a row; return name -> id.
+
+        A changed URL resets the stored validators: they belonged to the old feed."""
         wanted = dict(sources)
         with self.session() as session, session.begin():
             rows = {r.name: r for r in session.scalars(select(SourceRow)).all()}
-            missing = [{"name": n, "url": u, "created_at": utcnow(), "consecutive_failures": 0}
-                       for n, u in wanted.items() if n not in rows]
+            missing = [
+                {"name": n, "url": u, "created_at": utcnow(), "consecutive_failures": 0}
+                for n, u in wanted.items()
+                if n not in rows
+            ]
             if missing:
                 session.execute(self._insert_ignore(SourceRow).values(missing))
             for name, url in wanted.items():
@@ -195,9 +202,14 @@ class Store:
     def fetch_requests(self, names: Sequence[str]) -> list[FetchRequest]:
         """One request per source, carrying the validators for a conditional GET."""
         with self.session() as session:
-            rows = {r.name: r for r in session.scalars(select(SourceRow).where(SourceRow.name.in_(names)))}
+            rows = {
+                r.name: r
+                for r in session.scalars(select(SourceRow).where(SourceRow.name.in_(names)))
+            }
         return [
-            FetchRequest(source=n, url=rows[n].url, etag=rows[n].etag, last_modified=rows[n].last_modified)
+            FetchRequest(
+                source=n, url=rows[n].url, etag=rows[n].etag, last_modified=rows[n].last_modified
+            )
             for n in names
             if n in rows
         ]
@@ -226,15 +238,23 @@ class Store:
         with self.session() as session, session.begin():
             new_ids = self._insert_articles(session, fresh, source_ids, run_id, result.started_at)
             source = session.get_one(SourceRow, source_ids[result.source])
-            session.add(FetchRow(
-                run_id=run_id, source_id=source.id, started_at=result.started_at,
-                duration_ms=round(result.duration * 1000),
-                status="error" if failed else result.status,
-                http_status=result.http_status, attempts=result.attempts,
-                bytes=len(result.content) if result.content is not None else None,
-                entries_total=entries_total, entries_new=len(new_ids),
-                error_kind=kind if failed else None, error=message if failed else None, note=note,
-            ))
+            session.add(
+                FetchRow(
+                    run_id=run_id,
+                    source_id=source.id,
+                    started_at=result.started_at,
+                    duration_ms=round(result.duration * 1000),
+                    status="error" if failed else result.status,
+                    http_status=result.http_status,
+                    attempts=result.attempts,
+                    bytes=len(result.content) if result.content is not None else None,
+                    entries_total=entries_total,
+                    entries_new=len(new_ids),
+                    error_kind=kind if failed else None,
+                    error=message if failed else None,
+                    note=note,
+                )
+            )
             _update_health(source, result, failed, kind, message)
         return new_ids
 
@@ -262,11 +282,15 @@ class Store:
         with self.session() as session:
             return [
                 SourceHealth(
-                    name=s.name, url=s.url, last_status=s.last_status,
-                    last_http_status=s.last_http_status, last_fetch_at=s.last_fetch_at,
+                    name=s.name,
+                    url=s.url,
+                    last_status=s.last_status,
+                    last_http_status=s.last_http_status,
+                    last_fetch_at=s.last_fetch_at,
                     last_success_at=s.last_success_at,
                     consecutive_failures=s.consecutive_failures or 0,
-                    last_error=s.last_error, articles=n,
+                    last_error=s.last_error,
+                    articles=n,
                 )
                 for s, n in session.execute(query).all()
             ]
@@ -275,23 +299,39 @@ class Store:
 
     def start_run(self, run_id: str, kind: str, started_at: datetime) -> None:
         with self.session() as session, session.begin():
-            session.execute(self._insert_ignore(RunRow).values(
-                id=run_id, kind=kind, started_at=started_at,
-                sources_fetched=0, sources_failed=0, articles_new=0,
-            ))
+            session.execute(
+                self._insert_ignore(RunRow).values(
+                    id=run_id,
+                    kind=kind,
+                    started_at=started_at,
+                    sources_fetched=0,
+                    sources_failed=0,
+                    articles_new=0,
+                )
+            )
 
     def finish_run(self, run_id: str, *, fetched: int, failed: int, new: int) -> None:
         with self.session() as session, session.begin():
-            session.execute(update(RunRow).where(RunRow.id == run_id).values(
-                finished_at=utcnow(), sources_fetched=fetched, sources_failed=failed,
-                articles_new=new,
-            ))
+            session.execute(
+                update(RunRow)
+                .where(RunRow.id == run_id)
+                .values(
+                    finished_at=utcnow(),
+                    sources_fetched=fetched,
+                    sources_failed=failed,
+                    articles_new=new,
+                )
+            )
 
     # -- articles -------------------------------------------------------------------------
 
     def _insert_articles(
-        self, session: Session, fresh: Sequence[Article], source_ids: dict[str, int],
-        run_id: str | None, fetched_at: datetime,
+        self,
+        session: Session,
+        fresh: Sequence[Article],
+        source_ids: dict[str, int],
+        run_id: str | None,
+        fetched_at: datetime,
     ) -> list[int]:
         # ON CONFLICT DO NOTHING covers a concurrent writer storing the same article between
         # our read in _unseen and this write: it is skipped, never duplicated.
@@ -299,10 +339,18 @@ class Store:
             return []
         rows = [
             {
-                "source_id": source_ids[a.source], "url": a.url, "link": a.link, "guid": a.guid,
-                "title": a.title, "summary": a.summary, "content": a.content, "author": a.author,
-                "published_at": a.published, "date_missing": a.date_missing,
-                "fetched_at": fetched_at, "run_id": run_id,
+                "source_id": source_ids[a.source],
+                "url": a.url,
+                "link": a.link,
+                "guid": a.guid,
+                "title": a.title,
+                "summary": a.summary,
+                "content": a.content,
+                "author": a.author,
+                "published_at": a.published,
+                "date_missing": a.date_missing,
+                "fetched_at": fetched_at,
+                "run_id": run_id,
             }
             for a in fresh
         ]
@@ -312,14 +360,19 @@ class Store:
     def _unseen(self, articles: Sequence[Article], source_ids: dict[str, int]) -> list[Article]:
         candidates = [a for a in articles if len(a.url) <= MAX_URL_LENGTH]
         if len(candidates) < len(articles):
-            log.warning("skipped %d entries with URLs over %d characters",
-                        len(articles) - len(candidates), MAX_URL_LENGTH)
+            log.warning(
+                "skipped %d entries with URLs over %d characters",
+                len(articles) - len(candidates),
+                MAX_URL_LENGTH,
+            )
         if not candidates:
             return []
         urls = {a.url for a in candidates}
         guid_keys = {(source_ids[a.source], a.guid) for a in candidates if a.guid}
         with self.session() as session:
-            known_urls = set(session.scalars(select(ArticleRow.url).where(ArticleRow.url.in_(urls))))
+            known_urls = set(
+                session.scalars(select(ArticleRow.url).where(ArticleRow.url.in_(urls)))
+            )
             known_guids: set[tuple[int, str | None]] = set()
             for source_id in {sid for sid, _ in guid_keys}:
                 guids = [g for sid, g in guid_keys if sid == source_id]
@@ -353,8 +406,14 @@ class Store:
         with self.session() as session:
             for row, source in session.execute(query):
                 yield StoredArticle(
-                    id=row.id, url=row.url, title=row.title, summary=row.summary, source=source,
-                    published=row.published_at, date_missing=row.date_missing, cluster=row.cluster_id,
+                    id=row.id,
+                    url=row.url,
+                    title=row.title,
+                    summary=row.summary,
+                    source=source,
+                    published=row.published_at,
+                    date_missing=row.date_missing,
+                    cluster=row.cluster_id,
                 )
 
     def article_ids_for_run(self, run_id: str) -> list[int]:

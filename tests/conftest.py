@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+# One PREFECT_HOME for every test session (and the CLI subprocesses they start): a fresh one
+# makes Prefect migrate its own database first, which costs ~25 s (../shared/PREFECT-NOTES.md).
+os.environ.setdefault("PREFECT_HOME", str(Path(tempfile.gettempdir()) / "storywatch-test-prefect"))
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHARED = PROJECT_ROOT.parent / "shared"
@@ -19,10 +28,6 @@ def shared_path(*parts: str) -> Path:
 
 
 # -- databases: every store test runs on real SQLite and real PostgreSQL ----------------------
-
-import os  # noqa: E402
-import uuid  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
 
 POSTGRES_URL = os.environ.get(
     "STORYWATCH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -75,3 +80,36 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'storywatch.db'}"
     return str(request.getfixturevalue("postgres_url"))
 
+
+# -- feeds: one real HTTP feed server per session, cleared before every test -----------------
+
+from tests.feedserver import FeedServer  # noqa: E402  (grouped with its fixtures)
+
+
+@pytest.fixture(scope="session")
+def feed_server_session() -> Iterator[FeedServer]:
+    with FeedServer() as server:
+        yield server
+
+
+@pytest.fixture
+def feed_server(feed_server_session: FeedServer) -> Iterator[FeedServer]:
+    """The session's feed server with no paths, logs or counts left from earlier tests."""
+    feed_server_session.reset()
+    yield feed_server_session
+    feed_server_session.reset()
+
+
+# -- Prefect: ONE test harness per session (entering it costs 12-17 s) ---------------------------
+
+
+@pytest.fixture(scope="session")
+def prefect_api_url() -> Iterator[str]:
+    """A temporary Prefect API for the whole session; its URL, for CLI subprocesses too."""
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    import flows  # noqa: F401  (sets storywatch's Prefect defaults before Prefect loads)
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield str(PREFECT_API_URL.value())

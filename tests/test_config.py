@@ -85,7 +85,9 @@ digest:
     found = problems(write_config(tmp_path, text))
     path = str(tmp_path / "sources.yaml")
     assert any(p.startswith(f"{path}:7:") and "not an http(s) URL" in p for p in found), found
-    assert any(p.startswith(f"{path}:10:") and "unknown key 'sources[1].colour'" in p for p in found)
+    assert any(
+        p.startswith(f"{path}:10:") and "unknown key 'sources[1].colour'" in p for p in found
+    )
     assert any(p.startswith(f"{path}:13:") and "not an email address" in p for p in found), found
     # Semantic checks run only once the structure is valid; structure problems come first.
     assert len(found) == 3
@@ -161,5 +163,9 @@ def test_per_storyline_digest_override_merges(tmp_path: Path) -> None:
     )
     config = load_config(write_config(tmp_path, text))
     digest = config.digest_for(config.storylines[0])
-    assert (digest.mode, digest.schedule, digest.timezone) == ("scheduled", "0 7 * * *", "Europe/Kyiv")
+    assert (digest.mode, digest.schedule, digest.timezone) == (
+        "scheduled",
+        "0 7 * * *",
+        "Europe/Kyiv",
+    )
     assert digest.to == ["desk@example.org"]  # inherited from the top-level digest

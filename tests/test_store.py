@@ -17,21 +17,45 @@ T0 = datetime(2025, 3, 11, 12, 0, tzinfo=UTC)
 
 
 def article(source: str, url: str, guid: str | None = None, title: str = "A title") -> Article:
-    return Article(source=source, url=url, link=url, guid=guid, title=title, summary="Text.",
-                   content="", published=T0, date_missing=False)
+    return Article(
+        source=source,
+        url=url,
+        link=url,
+        guid=guid,
+        title=title,
+        summary="Text.",
+        content="",
+        published=T0,
+        date_missing=False,
+    )
 
 
 def fetched(source: str, status: str = "ok", **extra: object) -> FetchResult:
-    fields: dict = {"http_status": 200 if status == "ok" else None, "content": b"<rss/>",
-                    "etag": '"v1"', "last_modified": "Tue, 11 Mar 2025 12:00:00 GMT"}
+    fields: dict = {
+        "http_status": 200 if status == "ok" else None,
+        "content": b"<rss/>",
+        "etag": '"v1"',
+        "last_modified": "Tue, 11 Mar 2025 12:00:00 GMT",
+    }
     if status == "not_modified":
         fields.update(http_status=304, content=None, etag=None, last_modified=None)
     if status == "error":
-        fields.update(content=None, etag=None, last_modified=None, error_kind="timeout",
-                      error="gave up after 30 s")
+        fields.update(
+            content=None,
+            etag=None,
+            last_modified=None,
+            error_kind="timeout",
+            error="gave up after 30 s",
+        )
     fields.update(extra)
-    return FetchResult(source=source, url=f"http://feeds.test/{source}", status=status,  # type: ignore[arg-type]
-                       started_at=T0, duration=0.25, **fields)
+    return FetchResult(
+        source=source,
+        url=f"http://feeds.test/{source}",
+        status=status,  # type: ignore[arg-type]
+        started_at=T0,
+        duration=0.25,
+        **fields,
+    )
 
 
 def open_with_sources(url: str, *names: str) -> tuple[Store, dict[str, int]]:
@@ -50,8 +74,10 @@ def test_first_open_migrates_to_head_and_reopen_is_a_no_op(database_url: str) ->
 
 def test_two_processes_opening_a_fresh_database_at_once_both_succeed(database_url: str) -> None:
     script = "import sys; from storywatch.store import Store; Store.open(sys.argv[1]).close()"
-    procs = [subprocess.Popen([sys.executable, "-c", script, database_url],
-                              stderr=subprocess.PIPE) for _ in range(3)]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script, database_url], stderr=subprocess.PIPE)
+        for _ in range(3)
+    ]
     outcomes = [(p.wait(timeout=60), p.stderr.read().decode()[-500:]) for p in procs]  # type: ignore[union-attr]
     assert all(code == 0 for code, _ in outcomes), outcomes
     assert current_revision(Store.open(database_url).engine) == head_revision()
@@ -89,7 +115,11 @@ def test_articles_are_stored_once_by_url_and_by_guid_per_source(database_url: st
     new = store.save_fetch(fetched("B"), again, ids, run_id=None, entries_total=len(again))
     assert len(new) == 2
     assert sorted(a.url for a in store.iter_articles()) == [
-        "https://a.test/1", "https://a.test/2", "https://b.test/10", "https://b.test/9"]
+        "https://a.test/1",
+        "https://a.test/2",
+        "https://b.test/10",
+        "https://b.test/9",
+    ]
 
 
 def test_a_concurrent_writer_cannot_create_a_duplicate(database_url: str) -> None:
@@ -111,8 +141,14 @@ def test_health_counts_failures_and_resets_on_success(database_url: str) -> None
     assert (health.last_status, health.consecutive_failures) == ("error", 2)
     assert health.last_error == "gave up after 30 s" and health.last_success_at is None
     # A 200 whose body is not a feed is still a failure for the user.
-    store.save_fetch(fetched("A"), [], ids, run_id=None, error_kind="not_a_feed",
-                     error="got an HTML page, not a feed")
+    store.save_fetch(
+        fetched("A"),
+        [],
+        ids,
+        run_id=None,
+        error_kind="not_a_feed",
+        error="got an HTML page, not a feed",
+    )
     assert store.source_health()[0].consecutive_failures == 3
     store.save_fetch(fetched("A"), [article("A", "https://a.test/1")], ids, run_id=None)
     (health,) = store.source_health()
@@ -128,7 +164,11 @@ def test_validators_are_kept_across_a_304_and_reset_when_the_url_changes(databas
     assert (request.etag, request.last_modified) == ('"v1"', "Tue, 11 Mar 2025 12:00:00 GMT")
     store.sync_sources([("A", "http://feeds.test/moved")])
     (request,) = store.fetch_requests(["A"])
-    assert (request.url, request.etag, request.last_modified) == ("http://feeds.test/moved", None, None)
+    assert (request.url, request.etag, request.last_modified) == (
+        "http://feeds.test/moved",
+        None,
+        None,
+    )
 
 
 def test_a_retried_save_skips_sources_already_recorded_for_the_run(database_url: str) -> None:

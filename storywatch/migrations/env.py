@@ -1,9 +1,9 @@
-"""Alembic environment: runs on the connection storywatch hands over (see store.upgrade_database)."""
+"""Alembic environment: runs on the connection storywatch hands over (store.upgrade_database)."""
 
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine
+from sqlalchemy import Connection, create_engine
 
 from storywatch.schema import Base
 
@@ -21,11 +21,9 @@ def run_migrations_online() -> None:
         _run(conn)
 
 
-def _run(connection) -> None:  # type: ignore[no-untyped-def]
+def _run(connection: Connection) -> None:
     # render_as_batch: SQLite cannot ALTER most things in place; batch mode copies the table.
-    context.configure(
-        connection=connection, target_metadata=target_metadata, render_as_batch=True
-    )
+    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
     with context.begin_transaction():
         context.run_migrations()
 

@@ -1,0 +1,18 @@
+"""Prefect flows for storywatch: thin wiring, each task body is one call into the library.
+
+Importing this package sets Prefect defaults that suit storywatch (only where the user has not
+set them): no analytics (often offline), the library's logs routed into run logs, and a start-up
+timeout long enough for a temporary server migrating a fresh PREFECT_HOME on a slow machine.
+"""
+
+from __future__ import annotations
+
+import os
+
+_DEFAULTS = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+    "PREFECT_LOGGING_EXTRA_LOGGERS": "storywatch",
+}
+for _name, _value in _DEFAULTS.items():
+    os.environ.setdefault(_name, _value)

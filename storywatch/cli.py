@@ -1,0 +1,323 @@
+"""The `storywatch` command line (contract: ../shared/DESIGN.md, "Command-line contract").
+
+stdout carries data only (JSON/CSV exports, the status table, the demo's summary); logs and
+progress go to stderr. Commands that need no orchestration (check, export, sources status,
+db upgrade) never import Prefect, so they answer in well under a second.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import os
+import sys
+import urllib.request
+from collections.abc import Iterator
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from storywatch.config import Config, ConfigError, load_config
+from storywatch.store import Store, StoreError
+
+if TYPE_CHECKING:
+    from storywatch.ingest import IngestReport
+
+log = logging.getLogger("storywatch")
+err = Console(stderr=True)
+
+EXIT_FAILED = 1  # the work ran but achieved nothing (e.g. no source could be fetched)
+EXIT_CONFIG = 2  # invalid config or seeds: nothing ran
+LOCAL_PREFECT_URL = "http://127.0.0.1:4200/api"
+
+app = typer.Typer(
+    help="Follow one news story closely: fetch feeds, fold duplicates, spot new developments.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+sources_app = typer.Typer(help="Feed sources.", no_args_is_help=True)
+db_app = typer.Typer(help="The storywatch database.", no_args_is_help=True)
+app.add_typer(sources_app, name="sources")
+app.add_typer(db_app, name="db")
+
+
+class ExportKind(StrEnum):
+    articles = "articles"
+    developments = "developments"
+
+
+class ExportFormat(StrEnum):
+    json = "json"
+    csv = "csv"
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", "-c", help="sources.yaml (default: $STORYWATCH_CONFIG, ./sources.yaml)"
+        ),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logs on stderr.")] = False,
+) -> None:
+    ctx.obj = {"config": config}
+    _setup_logging(logging.DEBUG if verbose else logging.INFO)
+
+
+def _setup_logging(level: int) -> None:
+    """Library logs to stderr, unless Prefect already routes them (it adds its own handlers)."""
+    logger = logging.getLogger("storywatch")
+    logger.setLevel(level)
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%H:%M:%S")
+        )
+        logger.addHandler(handler)
+        logger.propagate = False
+
+
+def _load(ctx: typer.Context) -> Config:
+    """Load the config or stop with every problem listed and exit status 2."""
+    try:
+        return load_config(ctx.obj["config"])
+    except ConfigError as exc:
+        _print_config_problems(exc)
+        raise typer.Exit(EXIT_CONFIG) from None
+
+
+def _print_config_problems(exc: ConfigError) -> None:
+    count = len(exc.problems)
+    err.print(
+        f"[red]error:[/] the configuration has {count} problem{'s' if count > 1 else ''}:",
+        highlight=False,
+    )
+    for problem in exc.problems:
+        err.print(f"  {problem}", highlight=False, markup=False)
+
+
+def _open_store(config: Config) -> Store:
+    try:
+        return Store.open(config.database_url)
+    except StoreError as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(EXIT_FAILED) from None
+
+
+@app.command()
+def check(ctx: typer.Context) -> None:
+    """Validate the config and its seeds; exit 2 listing every problem."""
+    config = _load(ctx)
+    err.print(
+        f"{config.path}: OK — {len(config.sources)} sources "
+        f"({len(config.enabled_sources)} enabled), {len(config.storylines)} storyline(s)",
+        highlight=False,
+    )
+
+
+@app.command()
+def run(
+    ctx: typer.Context,
+    no_email: Annotated[bool, typer.Option("--no-email", help="Do not send digests.")] = False,
+) -> None:
+    """One pass: ingest every source (detection and digests join as they land)."""
+    config = _load(ctx)
+    report = _run_ingest_flow(config, kind="run")
+    _print_run_summary(report)
+    if report.fetched == 0:
+        err.print("[red]error:[/] no source could be fetched", highlight=False)
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _run_ingest_flow(config: Config, kind: str) -> IngestReport:
+    _use_local_prefect_server()
+    from flows.ingest import ingest  # Prefect loads here, only for commands that orchestrate
+
+    _setup_logging(logging.getLogger("storywatch").level)
+    return ingest(str(config.path.resolve()), kind=kind)
+
+
+def _use_local_prefect_server() -> None:
+    """Report to a Prefect server already running on this machine (e.g. `storywatch serve`'s)
+    rather than paying ~10-25 s for a temporary one; with none, Prefect starts a temporary one."""
+    if os.environ.get("PREFECT_API_URL"):
+        return
+    try:
+        with urllib.request.urlopen(f"{LOCAL_PREFECT_URL}/health", timeout=0.3) as response:
+            if response.status == 200:
+                os.environ["PREFECT_API_URL"] = LOCAL_PREFECT_URL
+                log.debug("using the Prefect server at %s", LOCAL_PREFECT_URL)
+    except OSError:
+        log.debug("no Prefect server at %s: Prefect will start a temporary one", LOCAL_PREFECT_URL)
+
+
+def _print_run_summary(report: IngestReport) -> None:
+    for source in report.sources:
+        if source.status == "error":
+            err.print(f"  [red]failed[/] {source.source}: {source.error}", highlight=False)
+    err.print(
+        f"{report.fetched} sources fetched, {report.failed} failed, "
+        f"{report.new_articles} new articles",
+        highlight=False,
+    )
+
+
+@app.command()
+def export(
+    ctx: typer.Context,
+    kind: Annotated[ExportKind, typer.Argument(help="What to export.")],
+    fmt: Annotated[
+        ExportFormat, typer.Option("--format", "-f", help="json or csv")
+    ] = ExportFormat.json,
+) -> None:
+    """Print every stored article (or development) as JSON or CSV on stdout."""
+    config = _load(ctx)
+    if kind is ExportKind.developments:
+        err.print(
+            "[red]error:[/] developments are not detected yet: the storyline engine "
+            "has not landed in this version",
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_FAILED)
+    store = _open_store(config)
+    rows = (_article_record(a) for a in store.iter_articles())
+    _write_rows(rows, fmt, ARTICLE_FIELDS)
+
+
+ARTICLE_FIELDS = [
+    "url",
+    "title",
+    "source",
+    "published",
+    "cluster",
+    "relevant",
+    "score",
+    "date_missing",
+    "summary",
+]
+
+
+def _article_record(article: Any) -> dict[str, Any]:
+    return {
+        "url": article.url,
+        "title": article.title,
+        "source": article.source,
+        "published": _iso(article.published),
+        "cluster": article.cluster,
+        "relevant": None,  # set by the storyline stage once it lands
+        "score": None,
+        "date_missing": article.date_missing,
+        "summary": article.summary,
+    }
+
+
+def _iso(value: datetime | None, timespec: str = "auto") -> str | None:
+    return value.isoformat(timespec=timespec).replace("+00:00", "Z") if value else None
+
+
+def _write_rows(rows: Iterator[dict[str, Any]], fmt: ExportFormat, fields: list[str]) -> None:
+    """Stream rows to stdout: every row, no limit, without holding them all in memory."""
+    out = sys.stdout
+    if fmt is ExportFormat.csv:
+        writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(row)
+        return
+    out.write("[")
+    for index, row in enumerate(rows):
+        out.write(",\n" if index else "\n")
+        out.write(json.dumps(row, ensure_ascii=False))
+    out.write("\n]\n")
+
+
+@sources_app.command("status")
+def sources_status(ctx: typer.Context) -> None:
+    """The feed health table: one row per source, full names, untruncated."""
+    config = _load(ctx)
+    store = _open_store(config)
+    health = {h.name: h for h in store.source_health()}
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    longest = max((len(s.name) for s in config.sources), default=6)
+    table.add_column("source", no_wrap=True, min_width=longest)
+    for column in ("status", "http", "last success", "failures", "articles"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("last error", overflow="fold")
+    for source in config.sources:
+        h = health.get(source.name)
+        status = (
+            "disabled"
+            if not source.enabled
+            else (h.last_status if h and h.last_status else "never fetched")
+        )
+        table.add_row(
+            source.name,
+            status,
+            str(h.last_http_status) if h and h.last_http_status else "",
+            (_iso(h.last_success_at, "seconds") if h else None) or "never",
+            str(h.consecutive_failures) if h else "0",
+            str(h.articles) if h else "0",
+            (h.last_error or "") if h else "",
+        )
+    # Not a terminal (a pipe, a file): wide enough that nothing is cut or wrapped.
+    width = None if sys.stdout.isatty() else 100_000
+    Console(file=sys.stdout, width=width, highlight=False, soft_wrap=False).print(table)
+
+
+@db_app.command("upgrade")
+def db_upgrade(ctx: typer.Context) -> None:
+    """Apply database migrations (also done automatically on first use)."""
+    from storywatch.store import create_db_engine, head_revision, upgrade_database
+
+    config = _load(ctx)
+    engine = create_db_engine(config.database_url)
+    try:
+        changed = upgrade_database(engine)
+    except Exception as exc:
+        err.print(f"[red]error:[/] cannot migrate the database: {exc}", highlight=False)
+        raise typer.Exit(EXIT_FAILED) from None
+    finally:
+        engine.dispose()
+    err.print(f"database {'upgraded to' if changed else 'already at'} revision {head_revision()}")
+
+
+@app.command()
+def demo(
+    folder: Annotated[
+        Path, typer.Option("--dir", help="Where the demo writes its config, database and outbox.")
+    ] = Path("storywatch-demo"),
+) -> None:
+    """Offline demo: serve the bundled feeds locally and run the pipeline on them."""
+    from storywatch.demo import serve_demo_feeds, write_demo_config
+
+    with serve_demo_feeds() as base_url:
+        config_path = write_demo_config(folder, base_url)
+        config = load_config(config_path)
+        err.print(f"serving {len(config.sources)} bundled feeds at {base_url}", highlight=False)
+        report = _run_ingest_flow(config, kind="demo")
+    _print_run_summary(report)
+    config_arg = f"--config {config_path}"
+    print(f"config:    {config_path}")
+    print(f"database:  {config.database_url}")
+    print(f"articles:  {report.new_articles} new this run")
+    print(f"see them:  storywatch {config_arg} export articles --format json")
+    print(f"health:    storywatch {config_arg} sources status")
+    if report.fetched == 0:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

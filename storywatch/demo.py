@@ -1,0 +1,87 @@
+"""The offline demo: serve the bundled feeds on 127.0.0.1 and write a config pointing at them.
+
+The feeds in demo_data/ are invented and written for storywatch; the seed is the shipped one.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import os
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SEED_NAME = "ukraine-peace-talks.md"
+
+
+def demo_data_dir() -> Path:
+    return Path(str(resources.files("storywatch") / "demo_data"))
+
+
+def demo_feed_files() -> list[Path]:
+    return sorted(p for p in demo_data_dir().iterdir() if p.suffix in (".xml", ".atom"))
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # keep the demo's output readable: requests are visible in the run summary
+
+    def guess_type(self, path: str | os.PathLike[str]) -> str:
+        if str(path).endswith(".atom"):
+            return "application/atom+xml"
+        return "application/xml" if str(path).endswith(".xml") else super().guess_type(path)
+
+
+@contextmanager
+def serve_demo_feeds() -> Iterator[str]:
+    """Serve demo_data/ on an ephemeral loopback port; yield the base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(demo_data_dir()))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, name="storywatch-demo", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def write_demo_config(folder: Path, base_url: str) -> Path:
+    """Write sources.yaml (+ the seed) for the demo into ``folder``; return the config path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "seeds").mkdir(exist_ok=True)
+    shutil.copyfile(demo_data_dir() / SEED_NAME, folder / "seeds" / SEED_NAME)
+    config = {
+        "storylines": [
+            {
+                "id": "ukraine-peace-talks",
+                "title": "Ukraine peace talks",
+                "seed": f"seeds/{SEED_NAME}",
+            }
+        ],
+        "sources": [
+            {"name": _feed_title(path), "url": f"{base_url}/{path.name}"}
+            for path in demo_feed_files()
+        ],
+        "digest": {"from": "storywatch@localhost.localdomain", "to": ["you@localhost.localdomain"]},
+    }
+    path = folder / "sources.yaml"
+    header = "# Written by `storywatch demo`: the bundled feeds, served on a local port.\n"
+    path.write_text(header + yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def _feed_title(path: Path) -> str:
+    """The feed's own <title>, for a readable source name (falls back to the file name)."""
+    head = path.read_text(encoding="utf-8", errors="replace")[:4000]
+    match = re.search(r"<title[^>]*>([^<]+)</title>", head)
+    return html.unescape(match.group(1)).strip() if match else path.stem

@@ -1,0 +1,229 @@
+"""Ingest: the runner that puts fetch -> parse -> normalise -> store in their fixed order.
+
+Deciding and doing are split: ``plan_fetches`` reads the store, ``fetch.fetch_sources`` does the
+network I/O, ``process_fetches`` parses and stores each source on its own. One source's failure
+stays in its ``SourceReport``; the run goes on. The Prefect flow calls these same functions
+as tasks; ``ingest_once`` is the plain runner for library use and tests.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from storywatch.config import Config
+from storywatch.fetch import FetchRequest, FetchResult, fetch_sources
+from storywatch.normalise import Article, normalise_feed
+from storywatch.parse import ParseError, parse_feed
+from storywatch.schema import FetchRow, utcnow
+from storywatch.store import Store
+
+log = logging.getLogger(__name__)
+
+# Below this many bytes to parse, a process pool costs more than it saves.
+PARALLEL_PARSE_MIN_BYTES = 2 * 1024 * 1024
+
+
+@dataclass
+class SourceReport:
+    source: str
+    status: str  # ok | not_modified | error
+    http_status: int | None
+    entries: int
+    new: int
+    duration: float
+    error: str | None = None
+    note: str | None = None  # e.g. "feed not well-formed (entries kept): ..."
+
+    @property
+    def seen(self) -> int:
+        return self.entries - self.new
+
+
+@dataclass
+class IngestReport:
+    run_id: str
+    started_at: datetime
+    sources: list[SourceReport] = field(default_factory=list)
+    new_article_ids: list[int] = field(default_factory=list)
+
+    @property
+    def fetched(self) -> int:
+        """Sources that answered with a feed or a 304: `run` succeeds when this is > 0."""
+        return sum(1 for s in self.sources if s.status != "error")
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for s in self.sources if s.status == "error")
+
+    @property
+    def new_articles(self) -> int:
+        return len(self.new_article_ids)
+
+    def table(self) -> list[dict[str, object]]:
+        """One row per source: what the Prefect artifact and the CLI summary show."""
+        return [
+            {
+                "source": s.source,
+                "status": s.status,
+                "http": s.http_status if s.http_status is not None else "",
+                "new": s.new,
+                "seen": s.seen,
+                "duration_s": round(s.duration, 2),
+                "error": s.error or s.note or "",
+            }
+            for s in self.sources
+        ]
+
+
+@dataclass
+class ParseOutcome:
+    """What parsing one fetched body gave: articles, or the reason there are none."""
+
+    articles: list[Article]
+    entries: int = 0
+    error_kind: str | None = None
+    error: str | None = None
+    note: str | None = None
+
+
+def new_run_id() -> str:
+    return str(uuid.uuid4())
+
+
+def plan_fetches(config: Config, store: Store) -> tuple[list[FetchRequest], dict[str, int]]:
+    """Register the configured sources and build their conditional-GET requests."""
+    sources = config.enabled_sources
+    source_ids = store.sync_sources((s.name, s.url) for s in sources)
+    return store.fetch_requests([s.name for s in sources]), source_ids
+
+
+def parse_fetched(result: FetchResult, max_age_days: float | None) -> ParseOutcome:
+    """Parse and normalise one fetched body (pure: safe to run in a worker process)."""
+    if result.status != "ok" or result.content is None:
+        return ParseOutcome(articles=[])
+    try:
+        feed = parse_feed(result.content, result.final_url or result.url, result.headers)
+    except ParseError as exc:
+        return ParseOutcome(articles=[], error_kind=exc.kind, error=exc.message)
+    max_age = timedelta(days=max_age_days) if max_age_days else None
+    articles = normalise_feed(
+        feed, result.source, result.final_url or result.url, result.started_at, max_age=max_age
+    )
+    note = f"feed not well-formed (entries kept): {feed.bozo_message}" if feed.bozo else None
+    return ParseOutcome(articles=articles, entries=len(feed.entries), note=note)
+
+
+def parse_all(
+    results: Sequence[FetchResult], max_age_days: float | None, workers: int | None = None
+) -> list[ParseOutcome]:
+    """Parse every fetched body; large batches use a process pool (parsing is CPU-bound)."""
+    total = sum(len(r.content or b"") for r in results)
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    if workers <= 1 or total < PARALLEL_PARSE_MIN_BYTES:
+        return [parse_fetched(r, max_age_days) for r in results]
+    # forkserver, not fork: the caller (Prefect) runs threads, and forking a process while
+    # another thread holds a lock (logging, HTTP pools) can deadlock the child.
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        return list(pool.map(parse_fetched, results, [max_age_days] * len(results), chunksize=4))
+
+
+def process_fetches(
+    results: Sequence[FetchResult],
+    store: Store,
+    source_ids: dict[str, int],
+    *,
+    run_id: str,
+    max_age_days: float | None = None,
+    workers: int | None = None,
+) -> list[SourceReport]:
+    """Parse and store each fetched source, one transaction each; skip ones already saved
+    for this run (a retried task does not count a source twice)."""
+    done = store.recorded_sources(run_id)
+    todo = [r for r in results if r.source not in done]
+    outcomes = parse_all(todo, max_age_days, workers)
+    reports = {name: _report_from_row(name, row) for name, row in done.items()}
+    for result, outcome in zip(todo, outcomes, strict=True):
+        new_ids = store.save_fetch(
+            result,
+            outcome.articles,
+            source_ids,
+            run_id=run_id,
+            entries_total=outcome.entries,
+            error_kind=outcome.error_kind,
+            error=outcome.error,
+            note=outcome.note,
+        )
+        reports[result.source] = _report(result, outcome, len(new_ids))
+        _log_source(reports[result.source])
+    return [reports[r.source] for r in results]
+
+
+def ingest_once(
+    config: Config, store: Store, *, kind: str = "run", workers: int | None = None
+) -> IngestReport:
+    """One pass over every enabled source, without Prefect (library use, tests, benchmarks)."""
+    report = IngestReport(run_id=new_run_id(), started_at=utcnow())
+    store.start_run(report.run_id, kind, report.started_at)
+    requests, source_ids = plan_fetches(config, store)
+    results = fetch_sources(requests, config.ingest.fetch_limits())
+    report.sources = process_fetches(
+        results,
+        store,
+        source_ids,
+        run_id=report.run_id,
+        max_age_days=config.ingest.max_age_days,
+        workers=workers,
+    )
+    finish_ingest(store, report)
+    return report
+
+
+def finish_ingest(store: Store, report: IngestReport) -> None:
+    report.new_article_ids = store.article_ids_for_run(report.run_id)
+    store.finish_run(
+        report.run_id, fetched=report.fetched, failed=report.failed, new=report.new_articles
+    )
+
+
+def _report(result: FetchResult, outcome: ParseOutcome, new: int) -> SourceReport:
+    failed = result.status == "error" or outcome.error is not None
+    return SourceReport(
+        source=result.source,
+        status="error" if failed else result.status,
+        http_status=result.http_status,
+        entries=outcome.entries,
+        new=new,
+        duration=result.duration,
+        error=outcome.error or result.error,
+        note=outcome.note,
+    )
+
+
+def _report_from_row(name: str, row: FetchRow) -> SourceReport:
+    return SourceReport(
+        source=name,
+        status=row.status,
+        http_status=row.http_status,
+        entries=row.entries_total,
+        new=row.entries_new,
+        duration=row.duration_ms / 1000,
+        error=row.error,
+        note=row.note,
+    )
+
+
+def _log_source(report: SourceReport) -> None:
+    if report.status == "error":
+        log.warning("%s: failed: %s", report.source, report.error)
+    else:
+        log.info(
+            "%s: %s, %d entries, %d new", report.source, report.status, report.entries, report.new
+        )

@@ -1,0 +1,155 @@
+"""The command line as users and scripts run it: the console script in a subprocess, from
+another folder, with a Prefect API (the session's test harness) for the commands that need one."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.factories import news_items, rss, write_config
+from tests.feedserver import FeedServer
+
+STORYWATCH = str(Path(sys.executable).parent / "storywatch")
+
+
+def storywatch(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("STORYWATCH_")}
+    full_env.pop("PREFECT_API_URL", None)
+    full_env.update(env or {})
+    return subprocess.run(
+        [STORYWATCH, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.fixture
+def project(tmp_path: Path, feed_server: FeedServer) -> Path:
+    """A user's folder: sources.yaml with two good feeds and one that is down."""
+    feed_server.set_feed("/wire.xml", rss("Wire", news_items("wire", 3)))
+    feed_server.set_feed("/daily.xml", rss("Daily", news_items("daily", 2)))
+    feed_server.set_status("/down.xml", 404)
+    long_name = "The Very Long Named Regional Evening Chronicle of Somewhere Far Away (English)"
+    write_config(
+        tmp_path,
+        {
+            "Wire": feed_server.url("/wire.xml"),
+            "Daily": feed_server.url("/daily.xml"),
+            long_name: feed_server.url("/down.xml"),
+        },
+    )
+    return tmp_path
+
+
+def test_check_accepts_a_valid_config_quietly_on_stdout(project: Path, tmp_path: Path) -> None:
+    done = storywatch("--config", str(project / "sources.yaml"), "check", cwd=Path("/"))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "" and "OK" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["check"], ["run"], ["export", "articles"], ["sources", "status"], ["db", "upgrade"]],
+)
+def test_every_command_refuses_an_invalid_config_with_status_2(tmp_path: Path, command) -> None:
+    (tmp_path / "sources.yaml").write_text(
+        "sources:\n  - name: x\n    url: gopher://x\n    colour: 1\n"
+    )
+    done = storywatch(*command, cwd=tmp_path)
+    assert done.returncode == 2
+    assert "sources.yaml:3:" in done.stderr and "sources.yaml:4: unknown key" in done.stderr
+    assert "storylines" in done.stderr and done.stdout == ""
+
+
+def test_config_comes_from_the_environment_when_not_given(project: Path, tmp_path: Path) -> None:
+    done = storywatch(
+        "check", cwd=Path("/"), env={"STORYWATCH_CONFIG": str(project / "sources.yaml")}
+    )
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.prefect
+def test_run_export_and_status_from_another_folder(project: Path, prefect_api_url: str) -> None:
+    env = {"PREFECT_API_URL": prefect_api_url}
+    config = str(project / "sources.yaml")
+    done = storywatch("--config", config, "run", cwd=Path("/"), env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout == ""  # logs and progress on stderr only
+    assert "2 sources fetched, 1 failed, 5 new articles" in done.stderr
+
+    exported = storywatch(
+        "--config", config, "export", "articles", "--format", "json", cwd=Path("/")
+    )
+    articles = json.loads(exported.stdout)
+    assert len(articles) == 5
+    assert set(articles[0]) >= {
+        "url",
+        "title",
+        "source",
+        "published",
+        "cluster",
+        "relevant",
+        "score",
+    }
+    assert all("utm_" not in a["url"] and a["published"].endswith("Z") for a in articles)
+
+    as_csv = storywatch("--config", config, "export", "articles", "--format", "csv", cwd=Path("/"))
+    rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
+    assert sorted(r["url"] for r in rows) == sorted(a["url"] for a in articles)
+
+    status = storywatch("--config", config, "sources", "status", cwd=Path("/"))  # stdout is a pipe
+    assert status.returncode == 0
+    long_row = next(line for line in status.stdout.splitlines() if "Chronicle" in line)
+    assert (
+        "The Very Long Named Regional Evening Chronicle of Somewhere Far Away (English)" in long_row
+    )
+    assert "error" in long_row and "404" in long_row
+
+
+@pytest.mark.prefect
+def test_run_fails_when_no_source_can_be_fetched(
+    tmp_path: Path, feed_server: FeedServer, prefect_api_url: str
+) -> None:
+    feed_server.set_status("/gone.xml", 410)
+    write_config(tmp_path, {"Gone": feed_server.url("/gone.xml")})
+    done = storywatch("run", cwd=tmp_path, env={"PREFECT_API_URL": prefect_api_url})
+    assert done.returncode == 1
+    assert "no source could be fetched" in done.stderr
+
+
+@pytest.mark.prefect
+def test_demo_runs_offline_and_says_where_everything_went(
+    tmp_path: Path, prefect_api_url: str
+) -> None:
+    done = storywatch(
+        "demo",
+        "--dir",
+        str(tmp_path / "demo"),
+        cwd=tmp_path,
+        env={"PREFECT_API_URL": prefect_api_url},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "database:" in done.stdout and str(tmp_path / "demo") in done.stdout
+    exported = storywatch(
+        "--config", str(tmp_path / "demo" / "sources.yaml"), "export", "articles", cwd=tmp_path
+    )
+    assert len(json.loads(exported.stdout)) >= 30
+
+
+def test_the_library_never_imports_prefect() -> None:
+    code = (
+        "import pkgutil, importlib, sys, storywatch\n"
+        "for m in pkgutil.walk_packages(storywatch.__path__, 'storywatch.'):\n"
+        "    if '.migrations' not in m.name: importlib.import_module(m.name)\n"
+        "loaded = sorted(n for n in sys.modules if n.split('.')[0] == 'prefect')\n"
+        "assert not loaded, loaded\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
