@@ -7,6 +7,7 @@ db upgrade) never import Prefect, so they answer in well under a second.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
 import logging
@@ -75,6 +76,7 @@ def main_options(
 
 def _setup_logging(level: int) -> None:
     """Library logs to stderr, unless Prefect already routes them (it adds its own handlers)."""
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per source is ours to log
     logger = logging.getLogger("storywatch")
     logger.setLevel(level)
     if not logger.handlers:
@@ -143,7 +145,7 @@ def _run_ingest_flow(config: Config, kind: str) -> IngestReport:
     from flows.ingest import ingest  # Prefect loads here, only for commands that orchestrate
 
     _setup_logging(logging.getLogger("storywatch").level)
-    return ingest(str(config.path.resolve()), kind=kind)
+    return asyncio.run(ingest(str(config.path.resolve()), kind=kind))
 
 
 def _use_local_prefect_server() -> None:

@@ -474,5 +474,8 @@ def _make_client(limits: FetchLimits) -> httpx.AsyncClient:
         },
         timeout=httpx.Timeout(limits.read_timeout, connect=limits.connect_timeout),
         follow_redirects=False,  # _follow checks every hop itself
-        limits=httpx.Limits(max_connections=limits.concurrency),
+        # Keep as many idle connections as may be in flight, so a run reuses them.
+        limits=httpx.Limits(
+            max_connections=limits.concurrency, max_keepalive_connections=limits.concurrency
+        ),
     )

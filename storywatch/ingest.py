@@ -22,7 +22,7 @@ from storywatch.fetch import FetchRequest, FetchResult, fetch_sources
 from storywatch.normalise import Article, normalise_feed
 from storywatch.parse import ParseError, parse_feed
 from storywatch.schema import FetchRow, utcnow
-from storywatch.store import Store
+from storywatch.store import FetchRecord, Store
 
 log = logging.getLogger(__name__)
 
@@ -150,19 +150,24 @@ def process_fetches(
     todo = [r for r in results if r.source not in done]
     outcomes = parse_all(todo, max_age_days, workers)
     reports = {name: _report_from_row(name, row) for name, row in done.items()}
+    quiet: list[FetchRecord] = []  # no articles: their health rows share one transaction
     for result, outcome in zip(todo, outcomes, strict=True):
-        new_ids = store.save_fetch(
+        record = FetchRecord(
             result,
             outcome.articles,
-            source_ids,
-            run_id=run_id,
-            entries_total=outcome.entries,
-            error_kind=outcome.error_kind,
-            error=outcome.error,
-            note=outcome.note,
+            outcome.entries,
+            outcome.error_kind,
+            outcome.error,
+            outcome.note,
         )
-        reports[result.source] = _report(result, outcome, len(new_ids))
+        if outcome.articles:
+            new = len(store.save_fetch(record, source_ids, run_id))
+        else:
+            quiet.append(record)
+            new = 0
+        reports[result.source] = _report(result, outcome, new)
         _log_source(reports[result.source])
+    store.save_fetches(quiet, source_ids, run_id)
     return [reports[r.source] for r in results]
 
 

@@ -7,18 +7,30 @@ Migrations (Alembic) run on first use; `storywatch db upgrade` runs them on dema
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import threading
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, text, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from storywatch.fetch import FetchRequest, FetchResult
@@ -32,9 +44,27 @@ MAX_URL_LENGTH = 2048  # longer URLs cannot be indexed portably; such entries ar
 _PG_MIGRATION_LOCK = 4_242_001  # advisory lock id serialising concurrent upgrades
 _MIGRATION_THREAD_LOCK = threading.Lock()
 
+# Core tables for the hot write path (the ORM's bulk machinery costs more than the SQL).
+ARTICLES = cast(Table, ArticleRow.__table__)
+FETCHES = cast(Table, FetchRow.__table__)
+SOURCES = cast(Table, SourceRow.__table__)
+
 
 class StoreError(Exception):
     """The database cannot be opened or migrated (the message says which database and why)."""
+
+
+@dataclass
+class FetchRecord:
+    """What to store for one source's fetch. ``error`` overrides a fetch success: a 200 whose
+    body is not a feed is still a failure to the user."""
+
+    result: FetchResult
+    articles: Sequence[Article] = ()
+    entries_total: int = 0
+    error_kind: str | None = None
+    error: str | None = None
+    note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -116,32 +146,45 @@ def current_revision(bind: Engine | Connection) -> str | None:
 
 
 def upgrade_database(engine: Engine) -> bool:
-    """Apply pending migrations; return True when something was applied."""
+    """Apply pending migrations; return True when something was applied.
+
+    Concurrent first runs are serialised: an advisory lock on PostgreSQL, a lock file beside
+    the database on SQLite (pysqlite runs DDL outside transactions, so two processes could
+    otherwise interleave their CREATE TABLEs).
+    """
     head = head_revision()
     if current_revision(engine) == head:
         return False
-    with _MIGRATION_THREAD_LOCK:  # Alembic's `context` is process-global: one thread at a time
+    with _MIGRATION_THREAD_LOCK, _sqlite_file_lock(engine):  # Alembic's context is global
         return _upgrade_locked(engine, head)
+
+
+@contextmanager
+def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.migrate-lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _upgrade_locked(engine: Engine, head: str | None) -> bool:
     from alembic import command
 
-    try:
-        with engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                # Two processes starting on a fresh database must not both create the tables.
-                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
-            if current_revision(conn) == head:  # another process migrated while we waited
-                return False
-            cfg = _alembic_config()
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
-    except OperationalError:
-        # SQLite has no advisory lock: a concurrent first run may have created the tables first.
-        if current_revision(engine) == head:
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Two processes starting on a fresh database must not both create the tables.
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
+        if current_revision(conn) == head:  # another process migrated while we waited
             return False
-        raise
+        cfg = _alembic_config()
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
     log.info("database migrated to revision %s", head)
     return True
 
@@ -215,47 +258,55 @@ class Store:
         ]
 
     def save_fetch(
-        self,
-        result: FetchResult,
-        articles: Sequence[Article],
-        source_ids: dict[str, int],
-        *,
-        run_id: str | None,
-        entries_total: int = 0,
-        error_kind: str | None = None,
-        error: str | None = None,
-        note: str | None = None,
+        self, record: FetchRecord, source_ids: dict[str, int], run_id: str | None
     ) -> list[int]:
-        """Store one source's new articles, its fetch record and health, in ONE transaction.
+        """Store one source's new articles, fetch record and health in ONE transaction;
+        return the ids of the articles that were new."""
+        with self.engine.begin() as conn:
+            return self._save(conn, record, source_ids, run_id)
 
-        ``error`` overrides a fetch success (a 200 whose body is not a feed is a failure to the
-        user). Returns the ids of the articles that were new.
-        """
-        failed = result.status == "error" or error is not None
-        kind = error_kind or result.error_kind
-        message = error or result.error
-        fresh = self._unseen(articles, source_ids)
-        with self.session() as session, session.begin():
-            new_ids = self._insert_articles(session, fresh, source_ids, run_id, result.started_at)
-            source = session.get_one(SourceRow, source_ids[result.source])
-            session.add(
-                FetchRow(
-                    run_id=run_id,
-                    source_id=source.id,
-                    started_at=result.started_at,
-                    duration_ms=round(result.duration * 1000),
-                    status="error" if failed else result.status,
-                    http_status=result.http_status,
-                    attempts=result.attempts,
-                    bytes=len(result.content) if result.content is not None else None,
-                    entries_total=entries_total,
-                    entries_new=len(new_ids),
-                    error_kind=kind if failed else None,
-                    error=message if failed else None,
-                    note=note,
-                )
+    def save_fetches(
+        self, records: Sequence[FetchRecord], source_ids: dict[str, int], run_id: str | None
+    ) -> None:
+        """Many sources in one transaction: for records with no articles (304s, failures),
+        where a transaction per source would cost more than the writes."""
+        with self.engine.begin() as conn:
+            for record in records:
+                self._save(conn, record, source_ids, run_id)
+
+    def _save(
+        self, conn: Connection, record: FetchRecord, source_ids: dict[str, int], run_id: str | None
+    ) -> list[int]:
+        result = record.result
+        failed = result.status == "error" or record.error is not None
+        kind = record.error_kind or result.error_kind
+        message = record.error or result.error
+        source_id = source_ids[result.source]
+        new_ids = self._insert_articles(
+            conn, record.articles, source_ids, run_id, result.started_at
+        )
+        conn.execute(
+            insert(FETCHES).values(
+                run_id=run_id,
+                source_id=source_id,
+                started_at=result.started_at,
+                duration_ms=round(result.duration * 1000),
+                status="error" if failed else result.status,
+                http_status=result.http_status,
+                attempts=result.attempts,
+                bytes=len(result.content) if result.content is not None else None,
+                entries_total=record.entries_total,
+                entries_new=len(new_ids),
+                error_kind=kind if failed else None,
+                error=message if failed else None,
+                note=record.note,
             )
-            _update_health(source, result, failed, kind, message)
+        )
+        conn.execute(
+            update(SOURCES)
+            .where(SOURCES.c.id == source_id)
+            .values(**_health_changes(result, failed, kind, message))
+        )
         return new_ids
 
     def recorded_sources(self, run_id: str) -> dict[str, FetchRow]:
@@ -327,16 +378,14 @@ class Store:
 
     def _insert_articles(
         self,
-        session: Session,
-        fresh: Sequence[Article],
+        conn: Connection,
+        articles: Sequence[Article],
         source_ids: dict[str, int],
         run_id: str | None,
         fetched_at: datetime,
     ) -> list[int]:
-        # ON CONFLICT DO NOTHING covers a concurrent writer storing the same article between
-        # our read in _unseen and this write: it is skipped, never duplicated.
-        if not fresh:
-            return []
+        """INSERT ... ON CONFLICT DO NOTHING RETURNING id: the unique constraints decide what
+        is new, so a rerun, or a concurrent writer storing the same article, inserts nothing."""
         rows = [
             {
                 "source_id": source_ids[a.source],
@@ -352,48 +401,12 @@ class Store:
                 "fetched_at": fetched_at,
                 "run_id": run_id,
             }
-            for a in fresh
+            for a in _storable(articles)
         ]
-        statement = self._insert_ignore(ArticleRow).returning(ArticleRow.id)
-        return list(session.scalars(statement, rows))
-
-    def _unseen(self, articles: Sequence[Article], source_ids: dict[str, int]) -> list[Article]:
-        candidates = [a for a in articles if len(a.url) <= MAX_URL_LENGTH]
-        if len(candidates) < len(articles):
-            log.warning(
-                "skipped %d entries with URLs over %d characters",
-                len(articles) - len(candidates),
-                MAX_URL_LENGTH,
-            )
-        if not candidates:
+        if not rows:
             return []
-        urls = {a.url for a in candidates}
-        guid_keys = {(source_ids[a.source], a.guid) for a in candidates if a.guid}
-        with self.session() as session:
-            known_urls = set(
-                session.scalars(select(ArticleRow.url).where(ArticleRow.url.in_(urls)))
-            )
-            known_guids: set[tuple[int, str | None]] = set()
-            for source_id in {sid for sid, _ in guid_keys}:
-                guids = [g for sid, g in guid_keys if sid == source_id]
-                known_guids.update(
-                    (source_id, g)
-                    for g in session.scalars(
-                        select(ArticleRow.guid).where(
-                            ArticleRow.source_id == source_id, ArticleRow.guid.in_(guids)
-                        )
-                    )
-                )
-        fresh: list[Article] = []
-        for a in candidates:  # also drops repeats inside the batch (same URL or GUID twice)
-            key = (source_ids[a.source], a.guid)
-            if a.url in known_urls or (a.guid and key in known_guids):
-                continue
-            fresh.append(a)
-            known_urls.add(a.url)
-            if a.guid:
-                known_guids.add(key)
-        return fresh
+        statement = self._insert_ignore(ARTICLES).returning(ARTICLES.c.id)
+        return list(conn.scalars(statement, rows))
 
     def iter_articles(self) -> Iterator[StoredArticle]:
         """Every stored article, oldest first, streamed (exports print every row)."""
@@ -425,7 +438,7 @@ class Store:
         with self.session() as session:
             return session.scalar(select(func.count()).select_from(ArticleRow)) or 0
 
-    def _insert_ignore(self, table: type) -> Any:
+    def _insert_ignore(self, table: Any) -> Any:
         """INSERT ... ON CONFLICT DO NOTHING for the engine's dialect."""
         dialect = self.engine.dialect.name
         if dialect == "sqlite":
@@ -435,21 +448,51 @@ class Store:
         return insert(table).prefix_with("IGNORE")  # MySQL/MariaDB spelling
 
 
-def _update_health(
-    source: SourceRow, result: FetchResult, failed: bool, kind: str | None, message: str | None
-) -> None:
-    source.last_fetch_at = result.started_at
-    source.last_http_status = result.http_status
-    source.last_status = "error" if failed else result.status
+def _storable(articles: Sequence[Article]) -> list[Article]:
+    """Drop what cannot be stored portably (over-long URLs) and repeats inside the batch."""
+    kept: list[Article] = []
+    urls: set[str] = set()
+    guids: set[tuple[str, str]] = set()
+    for a in articles:
+        if len(a.url) > MAX_URL_LENGTH:
+            log.warning(
+                "%s: skipped an entry whose URL is over %d characters", a.source, MAX_URL_LENGTH
+            )
+            continue
+        if a.url in urls or (a.guid is not None and (a.source, a.guid) in guids):
+            continue
+        kept.append(a)
+        urls.add(a.url)
+        if a.guid is not None:
+            guids.add((a.source, a.guid))
+    return kept
+
+
+def _health_changes(
+    result: FetchResult, failed: bool, kind: str | None, message: str | None
+) -> dict[str, Any]:
+    """The source columns one fetch changes (a 304 keeps the validators we sent)."""
+    changes: dict[str, Any] = {
+        "last_fetch_at": result.started_at,
+        "last_http_status": result.http_status,
+        "last_status": "error" if failed else result.status,
+    }
     if failed:
-        source.consecutive_failures = (source.consecutive_failures or 0) + 1
-        source.last_error_kind, source.last_error = kind, message
-        return
-    source.consecutive_failures = 0
-    source.last_success_at = result.started_at
-    source.last_error_kind = source.last_error = None
-    if result.status == "ok":  # a 304 keeps the validators we sent
-        source.etag, source.last_modified = result.etag, result.last_modified
+        changes.update(
+            consecutive_failures=SOURCES.c.consecutive_failures + 1,
+            last_error_kind=kind,
+            last_error=message,
+        )
+        return changes
+    changes.update(
+        consecutive_failures=0,
+        last_success_at=result.started_at,
+        last_error_kind=None,
+        last_error=None,
+    )
+    if result.status == "ok":
+        changes.update(etag=result.etag, last_modified=result.last_modified)
+    return changes
 
 
 def _safe(url: str) -> str:

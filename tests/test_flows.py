@@ -34,9 +34,9 @@ def test_ingest_flow_stores_entries_and_publishes_a_summary_artifact(
         retries=0,
     )
 
-    state = ingest(str(config), return_state=True)
+    state = asyncio.run(ingest(str(config), return_state=True))
     assert state.is_completed()
-    report = state.result()
+    report = await_result(state)
     assert (report.fetched, report.failed, report.new_articles) == (1, 1, 4)
     assert report.run_id == str(state.state_details.flow_run_id)
 
@@ -52,5 +52,11 @@ def test_ingest_flow_stores_entries_and_publishes_a_summary_artifact(
     assert artifact.type == "table"
     assert "Broken" in str(artifact.data) and "Alpha" in str(artifact.data)
 
-    second = ingest(str(config))
+    second = asyncio.run(ingest(str(config)))
     assert second.new_articles == 0
+
+
+def await_result(state):  # type: ignore[no-untyped-def]
+    """A state's result, whether Prefect hands it back directly or as an awaitable."""
+    result = state.result()
+    return asyncio.run(result) if asyncio.iscoroutine(result) else result

@@ -11,7 +11,7 @@ from sqlalchemy import inspect
 
 from storywatch.fetch import FetchResult
 from storywatch.normalise import Article
-from storywatch.store import Store, current_revision, head_revision
+from storywatch.store import FetchRecord, Store, current_revision, head_revision
 
 T0 = datetime(2025, 3, 11, 12, 0, tzinfo=UTC)
 
@@ -56,6 +56,19 @@ def fetched(source: str, status: str = "ok", **extra: object) -> FetchResult:
         duration=0.25,
         **fields,
     )
+
+
+def save(
+    store: Store,
+    ids: dict[str, int],
+    result: FetchResult,
+    articles: list[Article],
+    *,
+    run_id: str | None,
+    **record: object,
+) -> list[int]:
+    """Store one fetch the way the ingest runner does."""
+    return store.save_fetch(FetchRecord(result, articles, **record), ids, run_id)  # type: ignore[arg-type]
 
 
 def open_with_sources(url: str, *names: str) -> tuple[Store, dict[str, int]]:
@@ -103,7 +116,7 @@ def test_threads_opening_a_fresh_database_at_once_all_succeed(database_url: str)
 def test_articles_are_stored_once_by_url_and_by_guid_per_source(database_url: str) -> None:
     store, ids = open_with_sources(database_url, "A", "B")
     first = [article("A", "https://a.test/1", "g1"), article("A", "https://a.test/2", "g2")]
-    assert len(store.save_fetch(fetched("A"), first, ids, run_id=None, entries_total=2)) == 2
+    assert len(save(store, ids, fetched("A"), first, run_id=None, entries_total=2)) == 2
     again = [
         article("A", "https://a.test/1", "g1"),  # same URL and GUID: skipped
         article("A", "https://a.test/2-updated-slug", "g2"),  # same GUID in A: same article
@@ -112,7 +125,7 @@ def test_articles_are_stored_once_by_url_and_by_guid_per_source(database_url: st
         article("B", "https://b.test/10", None),
         article("B", "https://b.test/10", None),  # repeated inside one batch
     ]
-    new = store.save_fetch(fetched("B"), again, ids, run_id=None, entries_total=len(again))
+    new = save(store, ids, fetched("B"), again, run_id=None, entries_total=len(again))
     assert len(new) == 2
     assert sorted(a.url for a in store.iter_articles()) == [
         "https://a.test/1",
@@ -126,31 +139,32 @@ def test_a_concurrent_writer_cannot_create_a_duplicate(database_url: str) -> Non
     store, ids = open_with_sources(database_url, "A")
     other = Store.open(database_url)
     item = article("A", "https://a.test/race", "r1")
-    store.save_fetch(fetched("A"), [item], ids, run_id=None)
+    save(store, ids, fetched("A"), [item], run_id=None)
     # The other writer read "not stored" before our commit: its insert must be a no-op.
-    with other.session() as session, session.begin():
-        assert other._insert_articles(session, [item], ids, None, T0) == []
+    with other.engine.begin() as conn:
+        assert other._insert_articles(conn, [item], ids, None, T0) == []
     assert store.count_articles() == 1
 
 
 def test_health_counts_failures_and_resets_on_success(database_url: str) -> None:
     store, ids = open_with_sources(database_url, "A")
-    store.save_fetch(fetched("A", "error"), [], ids, run_id=None)
-    store.save_fetch(fetched("A", "error"), [], ids, run_id=None)
+    save(store, ids, fetched("A", "error"), [], run_id=None)
+    save(store, ids, fetched("A", "error"), [], run_id=None)
     (health,) = store.source_health()
     assert (health.last_status, health.consecutive_failures) == ("error", 2)
     assert health.last_error == "gave up after 30 s" and health.last_success_at is None
     # A 200 whose body is not a feed is still a failure for the user.
-    store.save_fetch(
+    save(
+        store,
+        ids,
         fetched("A"),
         [],
-        ids,
         run_id=None,
         error_kind="not_a_feed",
         error="got an HTML page, not a feed",
     )
     assert store.source_health()[0].consecutive_failures == 3
-    store.save_fetch(fetched("A"), [article("A", "https://a.test/1")], ids, run_id=None)
+    save(store, ids, fetched("A"), [article("A", "https://a.test/1")], run_id=None)
     (health,) = store.source_health()
     assert (health.last_status, health.consecutive_failures, health.last_error) == ("ok", 0, None)
     assert health.last_success_at == T0 and health.articles == 1
@@ -158,8 +172,8 @@ def test_health_counts_failures_and_resets_on_success(database_url: str) -> None
 
 def test_validators_are_kept_across_a_304_and_reset_when_the_url_changes(database_url: str) -> None:
     store, ids = open_with_sources(database_url, "A")
-    store.save_fetch(fetched("A"), [], ids, run_id=None)
-    store.save_fetch(fetched("A", "not_modified"), [], ids, run_id=None)
+    save(store, ids, fetched("A"), [], run_id=None)
+    save(store, ids, fetched("A", "not_modified"), [], run_id=None)
     (request,) = store.fetch_requests(["A"])
     assert (request.etag, request.last_modified) == ('"v1"', "Tue, 11 Mar 2025 12:00:00 GMT")
     store.sync_sources([("A", "http://feeds.test/moved")])
@@ -174,7 +188,7 @@ def test_validators_are_kept_across_a_304_and_reset_when_the_url_changes(databas
 def test_a_retried_save_skips_sources_already_recorded_for_the_run(database_url: str) -> None:
     store, ids = open_with_sources(database_url, "A", "B")
     store.start_run("run-1", "run", T0)
-    store.save_fetch(fetched("A"), [article("A", "https://a.test/1")], ids, run_id="run-1")
+    save(store, ids, fetched("A"), [article("A", "https://a.test/1")], run_id="run-1")
     assert set(store.recorded_sources("run-1")) == {"A"}
     assert store.article_ids_for_run("run-1") != []
 
@@ -184,7 +198,7 @@ def test_datetimes_come_back_timezone_aware_utc(database_url: str) -> None:
     kyiv = timezone_plus(2)
     item = article("A", "https://a.test/tz")
     item.published = datetime(2025, 3, 11, 14, 0, tzinfo=kyiv)
-    store.save_fetch(fetched("A"), [item], ids, run_id=None)
+    save(store, ids, fetched("A"), [item], run_id=None)
     (stored,) = list(store.iter_articles())
     assert stored.published == T0 and stored.published.tzinfo == UTC
 
