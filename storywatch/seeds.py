@@ -48,6 +48,11 @@ class SeedFrontMatter(BaseModel):
     places: list[str] = Field(default_factory=list)
     topics: list[str] = Field(default_factory=list)
     types: list[str] = Field(default_factory=lambda: list(DEVELOPMENT_TYPES))
+    # Optional, used by the storyline stage: the sides in conflict (their presence anchors
+    # relevance; default: the two countries the seed names most) and theatre terms (regions,
+    # front-line places) that place an article in this storyline's war.
+    parties: list[str] = Field(default_factory=list)
+    theatre: list[str] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,231 @@
+"""The storyline engine: relevance, extraction and novelty wired together.
+
+``Storyline.from_seed`` compiles a seed; ``assess`` scores and extracts one article;
+``detect`` runs a batch in publication order against a memory and returns the developments
+to alert on, each article's verdict and the grown memory. Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+
+from storywatch.normalise import Article
+from storywatch.seeds import DEVELOPMENT_TYPES, Seed
+from storywatch.storyline.actors import ActorIndex, build_index
+from storywatch.storyline.extract import Candidate, extract_candidates, extract_sentence
+from storywatch.storyline.memory import ArticleRef, Development, Memory, Signature
+from storywatch.storyline.novelty import Classification, classify
+from storywatch.storyline.relevance import score_relevance
+from storywatch.storyline.text import clean_text, split_sentences
+
+logger = logging.getLogger(__name__)
+
+SUMMARY_CHARS = 400
+
+
+@dataclass
+class Storyline:
+    """A compiled storyline: its actors, places and theatre, and the seed's own developments."""
+
+    id: str
+    title: str
+    index: ActorIndex
+    types: frozenset[str]
+    seed_date: date
+    seed_memory: Memory
+
+    @classmethod
+    def from_seed(cls, seed: Seed, seed_date: date | None = None) -> Storyline:
+        """Compile ``seed``. Its date comes from the front matter, else ``seed_date``, else
+        today (UTC): what the reader knew on that day is the initial memory."""
+        meta = seed.meta
+        when = seed_date or (date.fromisoformat(meta.date) if meta.date else None)
+        when = when or datetime.now(UTC).date()
+        index = build_index(seed)
+        types = frozenset(meta.types or DEVELOPMENT_TYPES)
+        storyline_id = meta.id or seed.path.stem
+        storyline = cls(storyline_id, meta.title or storyline_id, index, types, when, Memory())
+        storyline.seed_memory = seed_memory(storyline, seed.text)
+        return storyline
+
+    def initial_memory(self) -> Memory:
+        """A fresh copy of the seed memory, to start a storyline's first run."""
+        return self.seed_memory.copy()
+
+
+@dataclass
+class Assessment:
+    """One article against one storyline."""
+
+    relevant: bool
+    score: float
+    developments: list[Candidate]
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass
+class ArticleVerdict:
+    url: str
+    relevant: bool
+    score: float
+    novelty: str  # new | update | known | none
+    development_id: str | None
+
+
+@dataclass
+class DetectionResult:
+    developments: list[Development]  # created in this run: new and update, in order
+    articles: list[ArticleVerdict]  # one per input article, in publication order
+    memory: Memory  # the memory after this run (input memory is not modified)
+    extended: list[str] = field(default_factory=list)  # ids of older developments that grew
+
+
+def seed_memory(storyline: Storyline, text: str) -> Memory:
+    """The seed's developments, one per sentence that reports one, all known."""
+    memory = Memory()
+    published = datetime.combine(storyline.seed_date, time(12), tzinfo=UTC)
+    for paragraph in text.splitlines():
+        for sentence in split_sentences(clean_text(paragraph)):
+            candidate = extract_sentence(storyline.index, sentence, published, lenient=True)
+            if candidate is None:
+                continue
+            memory.add(
+                Development(
+                    id=f"seed-{len(memory.developments) + 1:02d}",
+                    origin="seed",
+                    novelty="known",
+                    types=set(candidate.types),
+                    title=sentence[:120],
+                    summary=sentence,
+                    first_seen=published.isoformat(),
+                    signatures=[Signature.of(candidate)],
+                    evidence=[candidate.evidence],
+                )
+            )
+    return memory
+
+
+def article_text(article: Article) -> str:
+    """The text the engine reads: the summary, or the start of the content when there is none."""
+    return article.summary or article.content[:1500]
+
+
+def assess(storyline: Storyline, article: Article) -> Assessment:
+    """Relevance and development candidates of one article (candidates only when relevant)."""
+    title, body = clean_text(article.title), clean_text(article_text(article))
+    relevance = score_relevance(storyline.index, title, body)
+    if not relevance.relevant:
+        return Assessment(False, relevance.score, [], relevance.reasons)
+    candidates = extract_candidates(
+        storyline.index, title, body, article.published, storyline.types
+    )
+    anchored = [c for c in candidates if c.anchored]
+    return Assessment(True, relevance.score, anchored, relevance.reasons)
+
+
+def detect(storyline: Storyline, memory: Memory, articles: Iterable[Article]) -> DetectionResult:
+    """Run a batch in publication order: the first report of a development is new (or an
+    update of a known thread), later reports fold into it."""
+    memory = memory.copy()
+    known_ids = {d.id for d in memory.developments}
+    created: list[Development] = []
+    verdicts: list[ArticleVerdict] = []
+    extended: list[str] = []
+    for article in sorted(articles, key=lambda a: a.published):
+        assessment = assess(storyline, article)
+        verdict = ArticleVerdict(article.url, assessment.relevant, assessment.score, "none", None)
+        if any(c.primary for c in assessment.developments):
+            development, novelty = place_article(storyline, memory, article, assessment)
+            verdict.novelty, verdict.development_id = novelty, development.id
+            if novelty in ("new", "update"):
+                created.append(development)
+            elif development.id in known_ids and development.alertable:
+                extended.append(development.id)
+        verdicts.append(verdict)
+    return DetectionResult(created, verdicts, memory, sorted(set(extended)))
+
+
+def place_article(
+    storyline: Storyline, memory: Memory, article: Article, assessment: Assessment
+) -> tuple[Development, str]:
+    """Create a development for the article, or fold it into the one it repeats."""
+    candidates = assessment.developments
+    # The title and lead carry the news; a development only in a later sentence is context.
+    leads = [c for c in candidates if c.primary]
+    parties = storyline.index.parties
+    verdicts = [(c, classify(memory, Signature.of(c), parties)) for c in candidates]
+    lead_verdicts = [(c, v) for c, v in verdicts if c in leads]
+    fresh = [(c, v) for c, v in lead_verdicts if v.novelty != "known"]
+    repeats = [v for _, v in lead_verdicts if v.match and v.novelty == "known"]
+    # The lead sentences vote. A tie goes to a development reported before (two wordings of
+    # one event), never to the seed: a title echoing the seed may lead into news.
+    detected_repeat = any(v.match and v.match.development.origin == "detected" for v in repeats)
+    specific = any(c.persons or c.place or c.date for c, _ in fresh)
+    if fresh and (len(fresh) > len(repeats) or not (detected_repeat or not specific)):
+        return _create(storyline, memory, article, fresh, verdicts), fresh[0][1].novelty
+    return _fold(
+        memory, article, [(c, v) for c, v in lead_verdicts if v.novelty == "known"]
+    ), "known"
+
+
+def _create(
+    storyline: Storyline,
+    memory: Memory,
+    article: Article,
+    fresh: list[tuple[Candidate, Classification]],
+    verdicts: list[tuple[Candidate, Classification]],
+) -> Development:
+    leads = [c for c, _ in fresh]
+    lead_sides = frozenset().union(*(c.sides for c in leads))
+    extra = [
+        c
+        for c, v in verdicts
+        if c not in leads
+        and v.novelty != "known"
+        and (c.sides & lead_sides or not c.sides)
+        and c.sides
+    ]
+    parts = leads + extra
+    novelty = "new" if any(v.novelty == "new" for _, v in fresh) else "update"
+    updates = next((v.development_id for _, v in fresh if v.novelty == "update"), None)
+    development = Development(
+        id=memory.next_id(storyline.id, article.published),
+        origin="detected",
+        novelty=novelty,
+        types=set().union(*(c.types for c in parts)),
+        title=clean_text(article.title),
+        summary=clean_text(article_text(article))[:SUMMARY_CHARS],
+        first_seen=article.published.isoformat(),
+        signatures=[Signature.of(c) for c in parts],
+        articles=[_ref(article)],
+        evidence=[c.evidence for c in parts],
+        updates=updates,
+    )
+    memory.add(development)
+    logger.debug("%s %s: %s", novelty, development.id, development.title)
+    return development
+
+
+def _fold(
+    memory: Memory, article: Article, lead_verdicts: list[tuple[Candidate, Classification]]
+) -> Development:
+    best = max((v.match for _, v in lead_verdicts if v.match is not None), key=lambda m: m.score)
+    development = memory.get(best.development.id)
+    development.add_article(_ref(article))
+    if development.origin == "detected":
+        # Learn this outlet's signature so later reports in other words match too. Seed
+        # developments do not learn: restatements would stretch them over later events.
+        development.signatures.extend(Signature.of(c) for c, _ in lead_verdicts)
+    return development
+
+
+def _ref(article: Article) -> ArticleRef:
+    return ArticleRef(
+        url=article.url,
+        title=clean_text(article.title),
+        source=article.source,
+        published=article.published.isoformat(),
+    )
