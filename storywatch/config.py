@@ -11,15 +11,17 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from storywatch.fetch import FetchLimits
 from storywatch.seeds import SeedError, load_seed
+
+if TYPE_CHECKING:  # fetch pulls in httpx: commands that only read config should not pay for it
+    from storywatch.fetch import FetchLimits
 
 DEFAULT_CONFIG_NAME = "sources.yaml"
 _ID_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
@@ -73,6 +75,8 @@ class IngestSettings(_Strict):
     user_agent: str | None = None
 
     def fetch_limits(self) -> FetchLimits:
+        from storywatch.fetch import FetchLimits
+
         return FetchLimits(
             deadline=self.timeout,
             connect_timeout=self.connect_timeout,
