@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import html
 import re
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, unquote_plus, urljoin, urlsplit
@@ -88,7 +89,7 @@ _BLOCK_TAG = re.compile(
 _TAG_LIKE = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>")
 _ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 # Zero-width space, word joiner, BOM and soft hyphen vanish; other spaces become " " via split().
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u2060\ufeff\u00ad"))
+_INVISIBLE = re.compile("[\u200b\u2060\ufeff\u00ad]")
 _TEXT_CLEANER = nh3.Cleaner(
     tags=set(), attributes={}, link_rel=None, clean_content_tags={"script", "style", "template"}
 )
@@ -96,12 +97,13 @@ _TEXT_CLEANER = nh3.Cleaner(
 
 def canonical_url(url: str, base: str | None = None) -> str:
     """The URL that identifies an article: see the module docstring. Idempotent."""
-    url = url.strip()
+    if base:
+        with suppress(ValueError):  # an unusable base (e.g. an unbalanced "[" in its host)
+            url = urljoin(base.strip(), url.strip())
+    url = url.split("#", 1)[0].strip()
     try:
-        if base:
-            url = urljoin(base.strip(), url)
         parts = urlsplit(url)
-    except ValueError:  # e.g. an unbalanced "[" in the host
+    except ValueError:
         return url
     scheme = parts.scheme.lower()
     if not parts.netloc or scheme not in ("http", "https"):
@@ -128,9 +130,9 @@ def html_to_text(text: str) -> str:
     """
     if "<" in text or "&" in text:
         text = _strip_markup(text)
-        if "&" in text or _TAG_LIKE.search(text):  # double-escaped HTML
+        if _ENTITY.search(text) or _TAG_LIKE.search(text):  # double-escaped HTML
             text = _strip_markup(text)
-    text = text.translate(_INVISIBLE)
+    text = _INVISIBLE.sub("", text)
     lines = (" ".join(line.split()) for line in text.splitlines())
     return "\n".join(line for line in lines if line)
 
@@ -150,8 +152,8 @@ def normalise_entry(
     entry: FeedEntry, source: str, feed_url: str, fetched_at: datetime
 ) -> Article | None:
     """A ``FeedEntry`` as an ``Article``, or None when it has no title, summary nor link."""
-    title = one_line(entry.title)[:MAX_TITLE]
-    summary = html_to_text(entry.summary)[:MAX_SUMMARY]
+    title = one_line(entry.title[: MAX_TITLE * 4])[:MAX_TITLE]
+    summary = html_to_text(entry.summary[: MAX_SUMMARY * 4])[:MAX_SUMMARY]
     link = _http_url(entry.link, feed_url)
     guid = (entry.guid or "").strip() or None
     if guid and len(guid) > MAX_GUID:
@@ -176,7 +178,7 @@ def normalise_entry(
         guid=guid,
         title=title,
         summary=summary,
-        content=html_to_text(entry.content)[:MAX_CONTENT] if entry.content else "",
+        content=html_to_text(entry.content[: MAX_CONTENT * 4])[:MAX_CONTENT],
         published=published.astimezone(UTC),
         date_missing=entry.published is None,
         author=author or None,
@@ -188,9 +190,12 @@ def _http_url(value: str | None, base: str | None) -> str:
     value = (value or "").strip()
     if not value:
         return ""
-    if base:
-        value = urljoin(base, value)
-    return value if urlsplit(value).scheme.lower() in ("http", "https") else ""
+    try:
+        value = urljoin(base, value) if base else value
+        scheme = urlsplit(value).scheme.lower()
+    except ValueError:  # e.g. an unbalanced "[" in the host
+        return ""
+    return value if scheme in ("http", "https") else ""
 
 
 def normalise_feed(
