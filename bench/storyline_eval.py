@@ -1,24 +1,41 @@
 """Measure the storyline engine on a labelled corpus (and look at unlabelled real items).
 
-    python bench/storyline_eval.py                         # devset, in-process, prints a table
+    python bench/storyline_eval.py                         # devset through the REAL pipeline
+    python bench/storyline_eval.py --in-process            # engine only, no server/database
     python bench/storyline_eval.py --details               # + misses, extra alerts, type errors
-    python bench/storyline_eval.py --export-dir DIR        # score a real pipeline's exports:
+    python bench/storyline_eval.py --export-dir DIR        # score saved exports:
                                                            # DIR/developments.json, articles.json
     python bench/storyline_eval.py --realdata DIR          # unlabelled real items: counts + sample
     python bench/storyline_eval.py --write-results         # also update bench/RESULTS.md
 
-The in-process path reads the corpus feeds with feedparser (the real pipeline's local server,
-`run` and `export` are not wired yet) and calls ``detect`` once over all articles in
-publication order, as a first run on an empty database would.
+The real pipeline (default): the corpus feeds are served on 127.0.0.1, a temporary folder gets
+a sources.yaml (one source per feed, the seed copied beside it) and a fresh SQLite database,
+the console script runs `storywatch run --no-email` (Prefect flow: fetch, parse, store,
+detect), then `storywatch export developments` and `export articles` (JSON) are scored.
+Prefect: PREFECT_API_URL if set, else a local server on :4200, else a temporary one (+10-25 s).
+
+The in-process path reads the corpus feeds with feedparser and calls ``detect`` once over all
+articles in publication order, as a first run on an empty database would; it also measures
+the engine's speed. URLs are compared canonically on both sides (labels may key an item by
+its link with tracking parameters; the store keeps the canonical URL).
 """
 
 from __future__ import annotations
 
 import argparse
 import calendar
+import functools
+import http.server
 import json
+import os
+import shutil
+import subprocess
 import sys
+import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,7 +48,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from scoring import format_table, score  # noqa: E402
 
-from storywatch.normalise import Article  # noqa: E402
+from storywatch.normalise import Article, canonical_url  # noqa: E402
 from storywatch.seeds import load_seed  # noqa: E402
 from storywatch.storyline import Storyline, assess, detect  # noqa: E402
 
@@ -106,20 +123,32 @@ def assess_rate(storyline: Storyline, articles: list[Article], rounds: int = 5) 
     return rounds * len(articles) / (time.perf_counter() - started)
 
 
-def evaluate_devset(storyline: Storyline, corpus: Path, details: bool) -> str:
-    labels = json.loads((corpus / "labels.json").read_text(encoding="utf-8"))["items"]
-    articles = load_feed_articles(corpus)
-    alerts, verdicts, elapsed = run_engine(storyline, articles)
-    rate = assess_rate(storyline, articles)
-    result = score(alerts, verdicts, labels)
-    table = format_table(
-        result,
-        {
-            "articles": str(len(articles)),
-            "assess (relevance + extraction), articles/s": f"{rate:,.0f}",
-            "detect (all stages), articles/s": f"{len(articles) / elapsed:,.0f}",
-        },
-    )
+def load_labels(corpus: Path) -> dict[str, Any]:
+    """labels.json's items keyed by canonical URL (the store's identity for an article)."""
+    items = json.loads((corpus / "labels.json").read_text(encoding="utf-8"))["items"]
+    return {canonical_url(url): label for url, label in items.items()}
+
+
+def canonical_urls(
+    alerts: list[dict[str, Any]], verdicts: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The same exports with every article URL canonical, to meet ``load_labels``."""
+    alerts = [
+        {**a, "articles": [{**x, "url": canonical_url(x["url"])} for x in a["articles"]]}
+        for a in alerts
+    ]
+    return alerts, [{**v, "url": canonical_url(v["url"])} for v in verdicts]
+
+
+def scored_table(
+    alerts: list[dict[str, Any]],
+    verdicts: list[dict[str, Any]],
+    labels: dict[str, Any],
+    extra: dict[str, str],
+    details: bool,
+) -> str:
+    result = score(*canonical_urls(alerts, verdicts), labels)
+    table = format_table(result, extra)
     if details:
         sections = {
             "missed events": result.missed_events,
@@ -132,11 +161,110 @@ def evaluate_devset(storyline: Storyline, corpus: Path, details: bool) -> str:
     return table
 
 
-def evaluate_export(export_dir: Path, corpus: Path) -> str:
-    labels = json.loads((corpus / "labels.json").read_text(encoding="utf-8"))["items"]
+def evaluate_devset(storyline: Storyline, corpus: Path, details: bool) -> str:
+    articles = load_feed_articles(corpus)
+    alerts, verdicts, elapsed = run_engine(storyline, articles)
+    rate = assess_rate(storyline, articles)
+    extra = {
+        "articles": str(len(articles)),
+        "assess (relevance + extraction), articles/s": f"{rate:,.0f}",
+        "detect (all stages), articles/s": f"{len(articles) / elapsed:,.0f}",
+    }
+    return scored_table(alerts, verdicts, load_labels(corpus), extra, details)
+
+
+# -- the real pipeline: local HTTP server, `storywatch run`, `storywatch export` ---------------
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def serve_folder(folder: Path) -> Iterator[str]:
+    """Serve ``folder`` on 127.0.0.1 (a free port) in a thread; yield the base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def write_pipeline_config(folder: Path, base_url: str, corpus: Path, seed: Path) -> Path:
+    (folder / "seeds").mkdir(parents=True, exist_ok=True)
+    shutil.copy(seed, folder / "seeds" / seed.name)
+    storyline_id = seed.stem
+    lines = [
+        "storylines:",
+        f"  - id: {storyline_id}",
+        f"    title: {storyline_id}",
+        f"    seed: seeds/{seed.name}",
+        "sources:",
+    ]
+    for feed in sorted((corpus / "feeds").glob("*.xml")):
+        lines += [f"  - name: {feed.stem}", f"    url: {base_url}/{feed.name}"]
+    path = folder / "sources.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def storywatch_command() -> list[str]:
+    script = Path(sys.executable).parent / "storywatch"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "storywatch.cli"]
+
+
+def run_storywatch(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STORYWATCH_")}
+    done = subprocess.run(
+        [*storywatch_command(), "--config", str(config), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"storywatch {' '.join(args)} failed ({done.returncode}):\n{done.stderr}")
+    return done
+
+
+def run_pipeline(
+    corpus: Path, seed: Path, keep: Path | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, str]]:
+    """`storywatch run` then both exports, in a temporary folder (or ``keep``)."""
+    folder = keep or Path(tempfile.mkdtemp(prefix="storywatch-eval-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        with serve_folder(corpus / "feeds") as base_url:
+            config = write_pipeline_config(folder, base_url, corpus, seed)
+            started = time.perf_counter()
+            run_storywatch(config, "run", "--no-email")
+            run_seconds = time.perf_counter() - started
+        alerts = json.loads(run_storywatch(config, "export", "developments").stdout)
+        verdicts = json.loads(run_storywatch(config, "export", "articles").stdout)
+    finally:
+        if keep is None:
+            shutil.rmtree(folder, ignore_errors=True)
+    extra = {
+        "articles (stored by the pipeline)": str(len(verdicts)),
+        "`storywatch run` wall time, s (Prefect start-up included)": f"{run_seconds:.1f}",
+    }
+    return alerts, verdicts, extra
+
+
+def evaluate_pipeline(corpus: Path, seed: Path, details: bool, keep: Path | None) -> str:
+    alerts, verdicts, extra = run_pipeline(corpus, seed, keep)
+    return scored_table(alerts, verdicts, load_labels(corpus), extra, details)
+
+
+def evaluate_export(export_dir: Path, corpus: Path, details: bool) -> str:
     alerts = json.loads((export_dir / "developments.json").read_text(encoding="utf-8"))
     verdicts = json.loads((export_dir / "articles.json").read_text(encoding="utf-8"))
-    return format_table(score(alerts, verdicts, labels))
+    return scored_table(alerts, verdicts, load_labels(corpus), {}, details)
 
 
 def look_at_realdata(storyline: Storyline, folder: Path, sample: int) -> str:
@@ -157,33 +285,66 @@ def look_at_realdata(storyline: Storyline, folder: Path, sample: int) -> str:
     return "\n".join(lines)
 
 
+# -- bench/RESULTS.md: only the storyline section between these markers is rewritten ------------
+
+RESULTS = ROOT / "bench" / "RESULTS.md"
+SECTION_START = "<!-- storyline-eval:start -->"
+SECTION_END = "<!-- storyline-eval:end -->"
+
+
+def write_results(pipeline_table: str, in_process_table: str) -> None:
+    day = f"{datetime.now(UTC):%Y-%m-%d}"
+    section = (
+        f"{SECTION_START}\n"
+        "# Storyline engine on shared/devset\n\n"
+        f"## Through the real pipeline (measured {day}, `python bench/storyline_eval.py`)\n\n"
+        "Feeds served on 127.0.0.1, `storywatch run --no-email` on a fresh SQLite database "
+        "(ingest, then the detect flow), scored from `storywatch export developments` and "
+        "`export articles` (JSON), URLs compared canonically.\n\n"
+        + _headline(pipeline_table)
+        + "\n\n## Engine in-process (`python bench/storyline_eval.py --in-process`)\n\n"
+        "One `detect` call over all articles in publication order (first run, seed memory); "
+        "the speed figures are the engine's.\n\n" + _headline(in_process_table) + f"\n{SECTION_END}"
+    )
+    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
+    if SECTION_START in text and SECTION_END in text:
+        head, rest = text.split(SECTION_START, 1)
+        text = head + section + rest.split(SECTION_END, 1)[1]
+    else:
+        text = section + "\n\n" + text
+    RESULTS.write_text(text, encoding="utf-8")
+
+
+def _headline(table: str) -> str:
+    return table.split("\n\nmissed events")[0]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=Path, default=DEFAULT_SEED)
     parser.add_argument("--corpus", type=Path, default=SHARED / "devset")
+    parser.add_argument("--in-process", action="store_true", help="engine only (old mode)")
+    parser.add_argument("--keep", type=Path, help="pipeline mode: keep config + db here")
     parser.add_argument("--export-dir", type=Path)
     parser.add_argument("--realdata", type=Path)
     parser.add_argument("--sample", type=int, default=400)
     parser.add_argument("--details", action="store_true")
     parser.add_argument("--write-results", action="store_true")
     args = parser.parse_args()
-    storyline = Storyline.from_seed(load_seed(args.seed))
     if args.export_dir:
-        print(evaluate_export(args.export_dir, args.corpus))
+        print(evaluate_export(args.export_dir, args.corpus, args.details))
         return
+    storyline = Storyline.from_seed(load_seed(args.seed))
     if args.realdata:
         print(look_at_realdata(storyline, args.realdata, args.sample))
         return
-    table = evaluate_devset(storyline, args.corpus, args.details)
+    if args.in_process:
+        print(evaluate_devset(storyline, args.corpus, args.details))
+        return
+    table = evaluate_pipeline(args.corpus, args.seed, args.details, args.keep)
     print(table)
     if args.write_results:
-        (ROOT / "bench" / "RESULTS.md").write_text(
-            "# Storyline engine on shared/devset (in-process, first run, empty memory)\n\n"
-            f"Measured {datetime.now(UTC):%Y-%m-%d} with `python bench/storyline_eval.py`.\n\n"
-            + table.split("\n\nmissed events")[0]
-            + "\n",
-            encoding="utf-8",
-        )
+        write_results(table, evaluate_devset(storyline, args.corpus, details=False))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from prefect.artifacts import acreate_table_artifact
 from prefect.cache_policies import NONE
 from prefect.runtime import flow_run
 
+from flows.detect import detect
 from storywatch.config import load_config
 from storywatch.fetch import FetchLimits, FetchRequest, FetchResult, fetch_all
 from storywatch.ingest import (
@@ -72,4 +73,5 @@ async def ingest(config_path: str, kind: str = "run") -> IngestReport:
         report.failed,
         report.new_articles,
     )
+    await detect(config_path, run_id=report.run_id)  # the storyline stage (flows/detect.py)
     return report

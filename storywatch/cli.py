@@ -15,7 +15,7 @@ import os
 import sys
 import urllib.request
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from storywatch.ingest import IngestReport
 
 log = logging.getLogger("storywatch")
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # a log line stays one line in files and pipes
 
 EXIT_FAILED = 1  # the work ran but achieved nothing (e.g. no source could be fetched)
 EXIT_CONFIG = 2  # invalid config or seeds: nothing ran
@@ -135,6 +135,7 @@ def run(
     config = _load(ctx)
     report = _run_ingest_flow(config, kind="run")
     _print_run_summary(report)
+    _print_new_developments(config, report.run_id)
     if report.fetched == 0:
         err.print("[red]error:[/] no source could be fetched", highlight=False)
         raise typer.Exit(EXIT_FAILED)
@@ -183,15 +184,12 @@ def export(
 ) -> None:
     """Print every stored article (or development) as JSON or CSV on stdout."""
     config = _load(ctx)
-    if kind is ExportKind.developments:
-        err.print(
-            "[red]error:[/] developments are not detected yet: the storyline engine "
-            "has not landed in this version",
-            highlight=False,
-        )
-        raise typer.Exit(EXIT_FAILED)
     store = _open_store(config)
-    rows = (_article_record(a) for a in store.iter_articles())
+    if kind is ExportKind.developments:
+        _export_developments(store, fmt)
+        return
+    relevance = store.article_relevance()  # the storyline stage's verdicts (section below)
+    rows = (_article_record(a, relevance.get(a.id)) for a in store.iter_articles())
     _write_rows(rows, fmt, ARTICLE_FIELDS)
 
 
@@ -208,15 +206,16 @@ ARTICLE_FIELDS = [
 ]
 
 
-def _article_record(article: Any) -> dict[str, Any]:
+def _article_record(article: Any, assessed: tuple[bool, float] | None = None) -> dict[str, Any]:
+    """``assessed``: (relevant to any storyline, best score); None before detection ran."""
     return {
         "url": article.url,
         "title": article.title,
         "source": article.source,
         "published": _iso(article.published),
         "cluster": article.cluster,
-        "relevant": None,  # set by the storyline stage once it lands
-        "score": None,
+        "relevant": assessed[0] if assessed else None,
+        "score": round(assessed[1], 4) if assessed else None,
         "date_missing": article.date_missing,
         "summary": article.summary,
     }
@@ -315,6 +314,141 @@ def demo(
     print(f"health:    storywatch {config_arg} sources status")
     if report.fetched == 0:
         raise typer.Exit(EXIT_FAILED)
+
+
+# -- storyline stage (issue 3): developments export, dismiss, redetect ------------------------
+
+developments_app = typer.Typer(help="Detected developments.", no_args_is_help=True)
+app.add_typer(developments_app, name="developments")
+
+DEVELOPMENT_FIELDS = [
+    "id",
+    "storyline",
+    "types",
+    "novelty",
+    "title",
+    "summary",
+    "first_seen",
+    "articles",
+    "updates",
+    "evidence",
+]
+
+
+def _export_developments(store: Store, fmt: ExportFormat) -> None:
+    """Every development alerted on (new or update), never known, irrelevant or dismissed;
+    each lists every article folded into it. CSV puts the lists in JSON cells."""
+    rows = (_development_record(d) for d in store.iter_developments())
+    if fmt is ExportFormat.csv:
+        rows = (_csv_cells(r) for r in rows)
+    _write_rows(rows, fmt, DEVELOPMENT_FIELDS)
+
+
+def _development_record(development: Any) -> dict[str, Any]:
+    return {
+        "id": development.id,
+        "storyline": development.storyline,
+        "types": development.types,
+        "novelty": development.novelty,
+        "title": development.title,
+        "summary": development.summary,
+        "first_seen": _iso(development.first_seen),
+        "articles": [
+            {"url": a.url, "title": a.title, "source": a.source, "published": _iso(a.published)}
+            for a in development.articles
+        ],
+        "updates": development.updates,
+        "evidence": development.evidence,
+    }
+
+
+def _csv_cells(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **row,
+        "types": ";".join(row["types"]),
+        "articles": json.dumps(row["articles"], ensure_ascii=False),
+        "evidence": json.dumps(row["evidence"], ensure_ascii=False),
+    }
+
+
+def _print_new_developments(config: Config, run_id: str) -> None:
+    store = _open_store(config)
+    try:
+        new = list(store.iter_developments(run_id=run_id))
+    finally:
+        store.close()
+    err.print(f"{len(new)} new developments", highlight=False)
+    for development in new:
+        err.print(
+            f"  {development.novelty:<6} {development.id}: {development.title}",
+            highlight=False,
+            markup=False,
+        )
+
+
+@developments_app.command("dismiss")
+def developments_dismiss(
+    ctx: typer.Context,
+    development_id: Annotated[str, typer.Argument(metavar="ID", help="A development's id.")],
+) -> None:
+    """Mark a development "not new": it leaves the exports and its repeats stay quiet."""
+    from storywatch.detection import UnknownDevelopment, dismiss_development
+
+    config = _load(ctx)
+    store = _open_store(config)
+    try:
+        changed = dismiss_development(config, store, development_id)
+    except UnknownDevelopment:
+        err.print(
+            f"[red]error:[/] no development with id {development_id!r} "
+            "(ids are listed by `storywatch export developments`)",
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_FAILED) from None
+    finally:
+        store.close()
+    err.print(
+        f"{development_id}: {'dismissed' if changed else 'already dismissed'}", highlight=False
+    )
+
+
+def _parse_day(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+@app.command()
+def redetect(
+    ctx: typer.Context,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since", metavar="YYYY-MM-DD", help="Only articles published from this day (UTC)."
+        ),
+    ] = None,
+) -> None:
+    """Re-run the storyline engine on stored articles (no refetch), replacing the window's
+    developments. Runs here, in the foreground, without Prefect."""
+    from storywatch.detection import redetect_storyline
+
+    start = _parse_day(since)
+    config = _load(ctx)
+    store = _open_store(config)
+    try:
+        for storyline in config.storylines:
+            report = redetect_storyline(config, storyline.id, store, since=start)
+            err.print(
+                f"{storyline.id}: {report.assessed} articles re-assessed, "
+                f"{report.relevant} relevant, {len(report.developments)} developments",
+                highlight=False,
+            )
+    finally:
+        store.close()
 
 
 def main() -> None:

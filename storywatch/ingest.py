@@ -17,6 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from storywatch import dedupe
 from storywatch.config import Config
 from storywatch.fetch import FetchRequest, FetchResult, fetch_sources
 from storywatch.normalise import Article, normalise_feed
@@ -168,6 +169,7 @@ def process_fetches(
         reports[result.source] = _report(result, outcome, new)
         _log_source(reports[result.source])
     store.save_fetches(quiet, source_ids, run_id)
+    cluster_new_articles(store)
     return [reports[r.source] for r in results]
 
 
@@ -196,6 +198,49 @@ def finish_ingest(store: Store, report: IngestReport) -> None:
     store.finish_run(
         report.run_id, fetched=report.fetched, failed=report.failed, new=report.new_articles
     )
+
+
+# -- near-duplicate clusters (issue 4) ----------------------------------------------------------
+
+CLUSTER_BATCH = 1000  # articles per clustering transaction
+CLUSTER_BODY_CHARS = 4000  # of the content, when an entry has no summary
+
+
+@dataclass
+class ClusterReport:
+    articles: int = 0  # articles clustered
+    folded: int = 0  # of which joined an existing cluster (copies)
+
+
+def cluster_new_articles(store: Store, batch_size: int = CLUSTER_BATCH) -> ClusterReport:
+    """Put every article that has no cluster yet (this run's new ones, and any a crashed run
+    left) into a story cluster: hash only those, query the stored LSH index, store the result.
+    Each batch is one transaction under the cluster lock, so overlapping runs take turns."""
+    report = ClusterReport()
+    while True:
+        with store.cluster_transaction() as tx:
+            pending = tx.unclustered(batch_size)
+            if not pending:
+                break
+            texts = [
+                dedupe.ArticleText(
+                    a.id,
+                    a.published,
+                    a.title,
+                    a.summary or a.content[:CLUSTER_BODY_CHARS],
+                    a.source,
+                )
+                for a in pending
+            ]
+            fingerprints = dedupe.fingerprint_many(texts)
+            candidates = tx.candidates(k for f in fingerprints for k in f.bands)
+            assignments = dedupe.assign_clusters(fingerprints, candidates)
+            tx.save(fingerprints, assignments)
+        report.articles += len(assignments)
+        report.folded += sum(1 for a in assignments if a.matched is not None)
+    if report.articles:
+        log.info("clustered %d articles, %d folded into a story", report.articles, report.folded)
+    return report
 
 
 def _report(result: FetchResult, outcome: ParseOutcome, new: int) -> SourceReport:

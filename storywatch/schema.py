@@ -11,11 +11,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
+    BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -117,6 +121,7 @@ class ArticleRow(Base):
         UniqueConstraint("url", name="uq_articles_url"),
         UniqueConstraint("source_id", "guid", name="uq_articles_source_guid"),
         Index("ix_articles_published", "published_at"),
+        Index("ix_articles_cluster", "cluster_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -133,3 +138,141 @@ class ArticleRow(Base):
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)
     run_id: Mapped[str | None] = mapped_column(String(36))
     cluster_id: Mapped[int | None] = mapped_column(Integer)  # near-duplicate story cluster
+
+
+# -- storyline stage (issue 3): assessments, developments, their articles, the memory ---------
+#
+# A development's id is the engine's (``<storyline>-<YYYYMMDD>-<NN>``): stable, exported, the
+# handle for `developments dismiss`. The memory is one row per remembered development (seed,
+# detected or dismissed) holding the engine's JSON, so a run rewrites only what it changed.
+# ``storylines`` holds one row per storyline: the lock every detection takes first (two
+# overlapping runs detect one after the other) and the seed date fixed on first use.
+
+
+class StorylineRow(Base):
+    """One storyline's state: the row detection locks, and the seed date its memory uses."""
+
+    __tablename__ = "storylines"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    seed_date: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD
+    revision: Mapped[int] = mapped_column(Integer, default=0)  # +1 per detection/dismiss
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MemoryRow(Base):
+    """One development the storyline remembers (the engine's ``Development.to_dict()``)."""
+
+    __tablename__ = "storyline_memory"
+    __table_args__ = (
+        UniqueConstraint("storyline", "development_id", name="uq_memory_storyline_development"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    storyline: Mapped[str] = mapped_column(
+        String(100), ForeignKey("storylines.id", ondelete="CASCADE")
+    )
+    development_id: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(Integer)  # memory order (seed first)
+    origin: Mapped[str] = mapped_column(String(20))  # seed | detected | dismissed
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class DevelopmentRow(Base):
+    """A development alerted on (new or update): what `export developments` lists."""
+
+    __tablename__ = "developments"
+    __table_args__ = (Index("ix_developments_storyline_first_seen", "storyline", "first_seen"),)
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    storyline: Mapped[str] = mapped_column(String(100))
+    types: Mapped[list[str]] = mapped_column(JSON)
+    novelty: Mapped[str] = mapped_column(String(10))  # new | update
+    title: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(Text)
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    updates: Mapped[str | None] = mapped_column(String(200))  # the development it advances
+    dismissed: Mapped[bool] = mapped_column(Boolean, default=False)
+    dismissed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    run_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DevelopmentArticleRow(Base):
+    """An article folded into a development (every outlet's copy is listed)."""
+
+    __tablename__ = "development_articles"
+    __table_args__ = (
+        UniqueConstraint("development_id", "article_id", name="uq_development_articles_pair"),
+        Index("ix_development_articles_article", "article_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    development_id: Mapped[str] = mapped_column(
+        String(200), ForeignKey("developments.id", ondelete="CASCADE")
+    )
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AssessmentRow(Base):
+    """One article against one storyline: relevance, score and what the engine made of it."""
+
+    __tablename__ = "assessments"
+    __table_args__ = (
+        UniqueConstraint("article_id", "storyline", name="uq_assessments_article_storyline"),
+        Index("ix_assessments_storyline", "storyline"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    storyline: Mapped[str] = mapped_column(String(100))
+    relevant: Mapped[bool] = mapped_column(Boolean)
+    score: Mapped[float] = mapped_column(Float)
+    novelty: Mapped[str] = mapped_column(String(10))  # new | update | known | none
+    development_id: Mapped[str | None] = mapped_column(String(200))  # may name a seed one
+    assessed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# -- near-duplicate clusters (issue 4) -------------------------------------------------------
+#
+# ``articles.cluster_id`` names the story cluster (NULL until clustered: the pending queue).
+# A cluster's id is its founding article's id and never changes; its representative is its
+# earliest-published article. The LSH index is ``lsh_bands``: one row per (band key, article),
+# its primary key doubling as the lookup index, so a run hashes only its new articles.
+
+
+class ClusterRow(Base):
+    """A story cluster: syndicated copies and light rewrites of one article."""
+
+    __tablename__ = "clusters"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    representative_id: Mapped[int] = mapped_column(Integer)  # earliest-published member
+    representative_published: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FingerprintRow(Base):
+    """An article's MinHash signature (dedupe.NUM_PERM little-endian uint32)."""
+
+    __tablename__ = "article_fingerprints"
+
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    version: Mapped[int] = mapped_column(Integer)  # dedupe.SIGNATURE_VERSION
+    shingles: Mapped[int] = mapped_column(Integer)
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class BandRow(Base):
+    """The persisted LSH index. No foreign key: 40 rows per article, kept cheap to insert."""
+
+    __tablename__ = "lsh_bands"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    band_key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    article_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)

@@ -15,16 +15,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import (
     Connection,
     Engine,
     Table,
+    and_,
+    bindparam,
+    case,
     create_engine,
+    delete,
     event,
     func,
     insert,
+    or_,
     select,
     text,
     update,
@@ -33,9 +38,26 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from storywatch.fetch import FetchRequest, FetchResult
-from storywatch.normalise import Article
-from storywatch.schema import ArticleRow, FetchRow, RunRow, SourceRow, utcnow
+if TYPE_CHECKING:  # type-only: keeps httpx out of commands that only read the database
+    from storywatch.dedupe import Assignment, Candidate, Fingerprint
+    from storywatch.fetch import FetchRequest, FetchResult
+    from storywatch.normalise import Article
+
+from storywatch.schema import (
+    ArticleRow,
+    AssessmentRow,
+    BandRow,
+    ClusterRow,
+    DevelopmentArticleRow,
+    DevelopmentRow,
+    FetchRow,
+    FingerprintRow,
+    MemoryRow,
+    RunRow,
+    SourceRow,
+    StorylineRow,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -244,6 +266,8 @@ class Store:
 
     def fetch_requests(self, names: Sequence[str]) -> list[FetchRequest]:
         """One request per source, carrying the validators for a conditional GET."""
+        from storywatch.fetch import FetchRequest
+
         with self.session() as session:
             rows = {
                 r.name: r
@@ -438,6 +462,134 @@ class Store:
         with self.session() as session:
             return session.scalar(select(func.count()).select_from(ArticleRow)) or 0
 
+    # -- storyline (issue 3): assessments, developments, memory ----------------------------
+    # Detection runs inside ``storyline_transaction``: it locks the storyline's row first, so
+    # two overlapping runs detect one after the other and the second sees the first's work.
+
+    def ensure_storyline(self, storyline_id: str, seed_date: str) -> str:
+        """Register a storyline on first use; return the seed date fixed then (YYYY-MM-DD)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                self._insert_ignore(STORYLINES).values(
+                    id=storyline_id,
+                    seed_date=seed_date,
+                    revision=0,
+                    created_at=utcnow(),
+                    updated_at=utcnow(),
+                )
+            )
+            stored = conn.scalar(
+                select(STORYLINES.c.seed_date).where(STORYLINES.c.id == storyline_id)
+            )
+        return str(stored)
+
+    @contextmanager
+    def storyline_transaction(self, storyline_id: str) -> Iterator[StorylineTransaction]:
+        """One transaction holding the storyline's lock (``ensure_storyline`` first)."""
+        with self.engine.begin() as conn:
+            # The first statement writes: PostgreSQL locks the row, SQLite takes its write
+            # lock before any read, so a concurrent detection waits here (busy_timeout).
+            locked = conn.execute(
+                update(STORYLINES)
+                .where(STORYLINES.c.id == storyline_id)
+                .values(revision=STORYLINES.c.revision + 1, updated_at=utcnow())
+            )
+            if locked.rowcount != 1:
+                raise KeyError(f"storyline {storyline_id!r} is not registered")
+            yield StorylineTransaction(conn, storyline_id, self._insert_ignore)
+
+    def development_storyline(self, development_id: str) -> tuple[str, bool] | None:
+        """(storyline, dismissed) of a stored development, or None for an unknown id."""
+        query = select(DEVELOPMENTS.c.storyline, DEVELOPMENTS.c.dismissed).where(
+            DEVELOPMENTS.c.id == development_id
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return (row[0], bool(row[1])) if row else None
+
+    def iter_developments(
+        self, *, include_dismissed: bool = False, run_id: str | None = None
+    ) -> Iterator[StoredDevelopment]:
+        """Developments alerted on (oldest first), each with every article folded into it."""
+        query = select(DEVELOPMENTS).order_by(DEVELOPMENTS.c.first_seen, DEVELOPMENTS.c.id)
+        if not include_dismissed:
+            query = query.where(DEVELOPMENTS.c.dismissed.is_(False))
+        if run_id is not None:
+            query = query.where(DEVELOPMENTS.c.run_id == run_id)
+        links = (
+            select(
+                DEVELOPMENT_ARTICLES.c.development_id,
+                ARTICLES.c.url,
+                ARTICLES.c.title,
+                SOURCES.c.name,
+                ARTICLES.c.published_at,
+            )
+            .join(ARTICLES, ARTICLES.c.id == DEVELOPMENT_ARTICLES.c.article_id)
+            .join(SOURCES, SOURCES.c.id == ARTICLES.c.source_id)
+            .order_by(ARTICLES.c.published_at, ARTICLES.c.id)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+            wanted = {r.id for r in rows}
+            articles: dict[str, list[LinkedArticle]] = {}
+            for dev_id, url, title, source, published in conn.execute(links):
+                if dev_id in wanted:
+                    articles.setdefault(dev_id, []).append(
+                        LinkedArticle(url, title, source, published)
+                    )
+        for r in rows:
+            yield StoredDevelopment(
+                id=r.id,
+                storyline=r.storyline,
+                types=list(r.types),
+                novelty=r.novelty,
+                title=r.title,
+                summary=r.summary,
+                first_seen=r.first_seen,
+                evidence=list(r.evidence),
+                updates=r.updates,
+                dismissed=bool(r.dismissed),
+                articles=articles.get(r.id, []),
+            )
+
+    def article_relevance(self) -> dict[int, tuple[bool, float]]:
+        """article id -> (relevant to any storyline, best score), for assessed articles."""
+        query = select(
+            ASSESSMENTS.c.article_id,
+            func.max(case((ASSESSMENTS.c.relevant.is_(True), 1), else_=0)),
+            func.max(ASSESSMENTS.c.score),
+        ).group_by(ASSESSMENTS.c.article_id)
+        with self.engine.connect() as conn:
+            return {a: (bool(r), float(s)) for a, r, s in conn.execute(query)}
+
+    # -- clusters (issue 4): near-duplicate story clusters and their LSH index ---------------
+    # Clustering runs inside ``cluster_transaction``, which takes one lock first, so two
+    # overlapping runs cluster one after the other and the second sees the first's bands.
+
+    @contextmanager
+    def cluster_transaction(self) -> Iterator[ClusterTransaction]:
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_CLUSTER_LOCK})
+            else:  # a write first: SQLite takes its write lock before any read (busy_timeout)
+                conn.execute(update(CLUSTERS).where(CLUSTERS.c.id.is_(None)).values(id=None))
+            yield ClusterTransaction(conn, self._insert_ignore)
+
+    def cluster_members(self, cluster_id: int) -> list[int]:
+        """Article ids of one cluster, representative first, then by publication."""
+        query = (
+            select(ARTICLES.c.id)
+            .where(ARTICLES.c.cluster_id == cluster_id)
+            .order_by(ARTICLES.c.published_at, ARTICLES.c.id)
+        )
+        with self.engine.connect() as conn:
+            return list(conn.scalars(query))
+
+    def cluster_representatives(self) -> dict[int, int]:
+        """cluster id -> its representative (earliest-published) article id."""
+        with self.engine.connect() as conn:
+            return dict(conn.execute(select(CLUSTERS.c.id, CLUSTERS.c.representative_id)).all())
+
     def _insert_ignore(self, table: Any) -> Any:
         """INSERT ... ON CONFLICT DO NOTHING for the engine's dialect."""
         dialect = self.engine.dialect.name
@@ -446,6 +598,328 @@ class Store:
         if dialect == "postgresql":
             return postgresql.insert(table).on_conflict_do_nothing()
         return insert(table).prefix_with("IGNORE")  # MySQL/MariaDB spelling
+
+
+# -- storyline (issue 3): the detection transaction and what it reads -------------------------
+
+STORYLINES = cast(Table, StorylineRow.__table__)
+MEMORY = cast(Table, MemoryRow.__table__)
+DEVELOPMENTS = cast(Table, DevelopmentRow.__table__)
+DEVELOPMENT_ARTICLES = cast(Table, DevelopmentArticleRow.__table__)
+ASSESSMENTS = cast(Table, AssessmentRow.__table__)
+
+
+@dataclass(frozen=True)
+class ArticleText:
+    """A stored article as the storyline engine reads it."""
+
+    id: int
+    source: str
+    url: str
+    link: str
+    guid: str | None
+    title: str
+    summary: str
+    content: str
+    author: str | None
+    published: datetime
+    date_missing: bool
+
+
+@dataclass(frozen=True)
+class LinkedArticle:
+    url: str
+    title: str
+    source: str
+    published: datetime
+
+
+@dataclass(frozen=True)
+class StoredDevelopment:
+    id: str
+    storyline: str
+    types: list[str]
+    novelty: str
+    title: str
+    summary: str
+    first_seen: datetime
+    evidence: list[dict[str, Any]]
+    updates: str | None
+    dismissed: bool
+    articles: list[LinkedArticle]
+
+
+class StorylineTransaction:
+    """Reads and writes of one storyline's detection, all in one transaction under its lock.
+    Every insert ignores conflicts: the unique constraints keep a repeat from duplicating."""
+
+    def __init__(self, conn: Connection, storyline_id: str, insert_ignore: Any) -> None:
+        self.conn = conn
+        self.storyline = storyline_id
+        self._insert_ignore = insert_ignore
+
+    def memory(self) -> list[dict[str, Any]]:
+        """The remembered developments (engine JSON), in memory order; [] before first use."""
+        query = (
+            select(MEMORY.c.data)
+            .where(MEMORY.c.storyline == self.storyline)
+            .order_by(MEMORY.c.position)
+        )
+        return [dict(data) for data in self.conn.scalars(query)]
+
+    def pending_articles(self, since: datetime | None = None) -> list[ArticleText]:
+        """Articles this storyline has not assessed yet (published >= since), oldest first."""
+        assessed = select(ASSESSMENTS.c.article_id).where(ASSESSMENTS.c.storyline == self.storyline)
+        query = (
+            select(ARTICLES, SOURCES.c.name.label("source_name"))
+            .join(SOURCES, SOURCES.c.id == ARTICLES.c.source_id)
+            .where(ARTICLES.c.id.not_in(assessed))
+            .order_by(ARTICLES.c.published_at, ARTICLES.c.id)
+        )
+        if since is not None:
+            query = query.where(ARTICLES.c.published_at >= since)
+        return [
+            ArticleText(
+                id=r.id,
+                source=r.source_name,
+                url=r.url,
+                link=r.link,
+                guid=r.guid,
+                title=r.title,
+                summary=r.summary,
+                content=r.content or "",
+                author=r.author,
+                published=r.published_at,
+                date_missing=bool(r.date_missing),
+            )
+            for r in self.conn.execute(query)
+        ]
+
+    def clear_window(self, since: datetime | None) -> None:
+        """Forget what detection made of articles published since ``since`` (all when None):
+        their assessments, their links, and the developments first seen in the window
+        (dismissed ones stay: the user's word outlives a re-detection)."""
+        window = select(ARTICLES.c.id)
+        if since is not None:
+            window = window.where(ARTICLES.c.published_at >= since)
+        mine = select(DEVELOPMENTS.c.id).where(DEVELOPMENTS.c.storyline == self.storyline)
+        self.conn.execute(
+            delete(ASSESSMENTS).where(
+                ASSESSMENTS.c.storyline == self.storyline, ASSESSMENTS.c.article_id.in_(window)
+            )
+        )
+        self.conn.execute(
+            delete(DEVELOPMENT_ARTICLES).where(
+                DEVELOPMENT_ARTICLES.c.development_id.in_(mine),
+                DEVELOPMENT_ARTICLES.c.article_id.in_(window),
+            )
+        )
+        stale = select(DEVELOPMENTS.c.id).where(
+            DEVELOPMENTS.c.storyline == self.storyline, DEVELOPMENTS.c.dismissed.is_(False)
+        )
+        if since is not None:
+            stale = stale.where(DEVELOPMENTS.c.first_seen >= since)
+        stale_ids = list(self.conn.scalars(stale))
+        if stale_ids:
+            self.conn.execute(
+                delete(DEVELOPMENT_ARTICLES).where(
+                    DEVELOPMENT_ARTICLES.c.development_id.in_(stale_ids)
+                )
+            )
+            self.conn.execute(delete(DEVELOPMENTS).where(DEVELOPMENTS.c.id.in_(stale_ids)))
+
+    def save_memory(self, entries: Sequence[tuple[int, dict[str, Any]]]) -> None:
+        """Write (position, development JSON) rows: insert new ones, replace changed ones."""
+        ids = [data["id"] for _, data in entries]
+        if not ids:
+            return
+        self.conn.execute(
+            delete(MEMORY).where(
+                MEMORY.c.storyline == self.storyline, MEMORY.c.development_id.in_(ids)
+            )
+        )
+        self.conn.execute(
+            insert(MEMORY),
+            [
+                {
+                    "storyline": self.storyline,
+                    "development_id": data["id"],
+                    "position": position,
+                    "origin": data["origin"],
+                    "data": data,
+                }
+                for position, data in entries
+            ],
+        )
+
+    def replace_memory(self, entries: Sequence[tuple[int, dict[str, Any]]]) -> None:
+        self.conn.execute(delete(MEMORY).where(MEMORY.c.storyline == self.storyline))
+        self.save_memory(entries)
+
+    def add_developments(self, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            values = [{"storyline": self.storyline, "dismissed": False, **r} for r in rows]
+            self.conn.execute(self._insert_ignore(DEVELOPMENTS), values)
+
+    def add_links(self, pairs: Iterable[tuple[str, int]]) -> None:
+        rows = [{"development_id": d, "article_id": a, "added_at": utcnow()} for d, a in pairs]
+        if rows:
+            self.conn.execute(self._insert_ignore(DEVELOPMENT_ARTICLES), rows)
+
+    def add_assessments(self, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            values = [{"storyline": self.storyline, "assessed_at": utcnow(), **r} for r in rows]
+            self.conn.execute(self._insert_ignore(ASSESSMENTS), values)
+
+    def mark_dismissed(self, development_id: str) -> None:
+        self.conn.execute(
+            update(DEVELOPMENTS)
+            .where(DEVELOPMENTS.c.id == development_id)
+            .values(dismissed=True, dismissed_at=utcnow())
+        )
+
+
+# -- clusters (issue 4): the clustering transaction ------------------------------------------
+
+CLUSTERS = cast(Table, ClusterRow.__table__)
+FINGERPRINTS = cast(Table, FingerprintRow.__table__)
+BANDS = cast(Table, BandRow.__table__)
+_PG_CLUSTER_LOCK = 4_242_004  # advisory lock id serialising clustering
+_IN_CHUNK = 900  # bound parameters per IN (...) query: under SQLite's limit
+
+
+@dataclass(frozen=True)
+class UnclusteredArticle:
+    """A stored article not yet in a cluster, as dedupe reads it."""
+
+    id: int
+    source: str
+    title: str
+    summary: str
+    content: str
+    published: datetime
+
+
+class ClusterTransaction:
+    """Reads and writes of one clustering batch, in one transaction under the cluster lock."""
+
+    def __init__(self, conn: Connection, insert_ignore: Any) -> None:
+        self.conn = conn
+        self._insert_ignore = insert_ignore
+
+    def unclustered(self, limit: int) -> list[UnclusteredArticle]:
+        """Up to ``limit`` articles with no cluster yet, oldest first."""
+        query = (
+            select(
+                ARTICLES.c.id,
+                SOURCES.c.name,
+                ARTICLES.c.title,
+                ARTICLES.c.summary,
+                ARTICLES.c.content,
+                ARTICLES.c.published_at,
+            )
+            .join(SOURCES, SOURCES.c.id == ARTICLES.c.source_id)
+            .where(ARTICLES.c.cluster_id.is_(None))
+            .order_by(ARTICLES.c.published_at, ARTICLES.c.id)
+            .limit(limit)
+        )
+        return [UnclusteredArticle(*row) for row in self.conn.execute(query)]
+
+    def candidates(self, band_keys: Iterable[int]) -> dict[int, Candidate]:
+        """Stored articles sharing any of ``band_keys``, with the keys they share."""
+        from storywatch.dedupe import Candidate, Fingerprint  # numpy: only when clustering
+
+        keys = sorted(set(band_keys))
+        found: dict[int, tuple[list[int], Any]] = {}
+        for start in range(0, len(keys), _IN_CHUNK):
+            query = (
+                select(
+                    BANDS.c.band_key,
+                    BANDS.c.article_id,
+                    FINGERPRINTS.c.shingles,
+                    FINGERPRINTS.c.signature,
+                    ARTICLES.c.cluster_id,
+                    ARTICLES.c.published_at,
+                )
+                .join(FINGERPRINTS, FINGERPRINTS.c.article_id == BANDS.c.article_id)
+                .join(ARTICLES, ARTICLES.c.id == BANDS.c.article_id)
+                .where(BANDS.c.band_key.in_(keys[start : start + _IN_CHUNK]))
+            )
+            for row in self.conn.execute(query):
+                found.setdefault(row.article_id, ([], row))[0].append(row.band_key)
+        return {
+            article_id: Candidate(
+                Fingerprint(
+                    article_id=article_id,
+                    published=row.published_at,
+                    shingles=row.shingles,
+                    signature=bytes(row.signature),
+                    bands=tuple(shared),
+                ),
+                cluster_id=row.cluster_id,
+            )
+            for article_id, (shared, row) in found.items()
+        }
+
+    def save(self, fingerprints: Sequence[Fingerprint], assignments: Sequence[Assignment]) -> None:
+        """Store fingerprints, band keys, new clusters and each article's cluster; move a
+        cluster's representative when an earlier-published copy joins it."""
+        from storywatch.dedupe import SIGNATURE_VERSION
+
+        by_id = {f.article_id: f for f in fingerprints}
+        if fingerprints:
+            self.conn.execute(
+                self._insert_ignore(FINGERPRINTS),
+                [
+                    {
+                        "article_id": f.article_id,
+                        "version": SIGNATURE_VERSION,
+                        "shingles": f.shingles,
+                        "signature": f.signature,
+                    }
+                    for f in fingerprints
+                ],
+            )
+        bands = [{"band_key": k, "article_id": f.article_id} for f in fingerprints for k in f.bands]
+        if bands:
+            self.conn.execute(self._insert_ignore(BANDS), bands)
+        founded = [a for a in assignments if a.matched is None]
+        if founded:
+            self.conn.execute(
+                self._insert_ignore(CLUSTERS),
+                [
+                    {
+                        "id": a.cluster_id,
+                        "representative_id": a.article_id,
+                        "representative_published": by_id[a.article_id].published,
+                        "created_at": utcnow(),
+                    }
+                    for a in founded
+                ],
+            )
+        self.conn.execute(
+            update(ARTICLES)
+            .where(ARTICLES.c.id == bindparam("a_id"), ARTICLES.c.cluster_id.is_(None))
+            .values(cluster_id=bindparam("c_id")),
+            [{"a_id": a.article_id, "c_id": a.cluster_id} for a in assignments],
+        )
+        for a in assignments:
+            if a.matched is not None:
+                self._promote_if_earlier(a.cluster_id, a.article_id, by_id[a.article_id].published)
+
+    def _promote_if_earlier(self, cluster_id: int, article_id: int, published: datetime) -> None:
+        current = CLUSTERS.c.representative_published
+        self.conn.execute(
+            update(CLUSTERS)
+            .where(
+                CLUSTERS.c.id == cluster_id,
+                or_(
+                    current > published,
+                    and_(current == published, CLUSTERS.c.representative_id > article_id),
+                ),
+            )
+            .values(representative_id=article_id, representative_published=published)
+        )
 
 
 def _storable(articles: Sequence[Article]) -> list[Article]:

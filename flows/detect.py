@@ -1,0 +1,43 @@
+"""The `detect` flow: the storyline stage after ingest, one task per storyline.
+
+Each task is one library call (``storywatch.detection.detect_configured``): it detects in
+every article the storyline has not assessed yet and stores the result in one transaction
+under the storyline's lock, so a retry or an overlapping run never duplicates a development.
+A table artifact lists the run's new developments.
+"""
+
+from __future__ import annotations
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import acreate_table_artifact
+from prefect.cache_policies import NONE
+
+from storywatch.config import load_config
+from storywatch.detection import StorylineDetection, detect_configured
+
+
+@task(
+    name="detect-storyline",
+    task_run_name="detect-{storyline_id}",
+    cache_policy=NONE,
+    retries=2,
+    retry_delay_seconds=2,
+)
+def detect_storyline(config_path: str, storyline_id: str, run_id: str | None) -> StorylineDetection:
+    return detect_configured(config_path, storyline_id, run_id)
+
+
+@flow(name="detect", log_prints=False)
+async def detect(config_path: str, run_id: str | None = None) -> list[StorylineDetection]:
+    """Detect new developments for every storyline of the config at ``config_path``."""
+    logger = get_run_logger()
+    config = load_config(config_path)
+    reports = [detect_storyline(config_path, s.id, run_id) for s in config.storylines]
+    rows = [row for report in reports for row in report.table()]
+    await acreate_table_artifact(
+        table=rows or [{"storyline": "", "id": "", "title": "no new development"}],
+        key="new-developments",
+        description=f"{len(rows)} new developments",
+    )
+    logger.info("%d new developments", len(rows))
+    return reports

@@ -1,0 +1,281 @@
+"""Dedupe stage (near-duplicates): syndicated copies and light rewrites share a story cluster.
+
+Pure: text in, fingerprints and cluster decisions out; the store persists them.
+
+1. ``prepare_text`` strips what outlets add around a wire story (outlet names, "City (Agency) -"
+   datelines, bylines, "Read more", "The post ... appeared first on ...", trailing credits),
+   lower-cases and splits into words.
+2. ``fingerprint`` hashes the word 3-shingles into a MinHash signature of ``NUM_PERM`` values
+   and cuts it into ``BANDS`` bands of ``ROWS`` values: two texts share a band key with
+   probability 1 - (1 - J^ROWS)^BANDS (J = Jaccard similarity of their shingle sets).
+3. ``assign_clusters`` verifies each candidate (articles sharing a band key) by the estimated
+   Jaccard similarity and containment, and puts each new article in the cluster of its best
+   match, or in a new cluster of its own. Existing clusters are never merged or renumbered.
+
+The thresholds come from measurement (bench/dedupe.py; the curve is in bench/RESULTS.md).
+Changing ``SHINGLE_WORDS``, ``NUM_PERM``, ``ROWS`` or the hash seeds changes every stored
+signature: bump ``SIGNATURE_VERSION`` and re-fingerprint (a migration's job).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+
+SIGNATURE_VERSION = 1
+SHINGLE_WORDS = 3
+NUM_PERM = 120
+ROWS = 3  # values per band
+BANDS = NUM_PERM // ROWS  # 40: P(candidate) = 0.96 at J = 0.43, 0.04 at J = 0.10
+MIN_SHINGLES = 6  # shorter texts (a bare short headline) never fold: too little evidence
+JACCARD_MIN = 0.25  # estimated Jaccard at or above this: the same text, lightly edited
+CONTAINMENT_MIN = 0.60  # or the smaller text mostly inside the larger one: a trimmed copy
+CONTAINMENT_JACCARD_MIN = 0.20  # ... provided they still overlap this much overall
+
+
+def _seeds(label: str, count: int) -> np.ndarray:
+    """``count`` fixed odd 64-bit integers derived from blake2b: the same on every machine."""
+    values = []
+    for i in range(count):
+        digest = hashlib.blake2b(f"storywatch-{label}-{i}".encode(), digest_size=8).digest()
+        values.append(int.from_bytes(digest, "little") | 1)
+    return np.array(values, dtype=np.uint64)
+
+
+# Multiply-shift hashing, h_i(x) = ((a_i * x + b_i) mod 2^64) >> 32: one multiply and one add
+# per shingle and permutation (uint64 arithmetic wraps, which is the "mod 2^64").
+_PERM_A, _PERM_B = _seeds("minhash-a", NUM_PERM), _seeds("minhash-b", NUM_PERM)
+_BAND_MIX = _seeds("band", ROWS + 1)
+_SHIFT = np.uint64(32)
+
+# -- text preparation ---------------------------------------------------------------------
+
+_DASH = r"[-–—|:]"
+# "KYIV, Ukraine (Reuters) -", "LONDON (AP) —", "Moscow, March 3 (AFP) -": a short place/date
+# segment with a parenthesised credit, or an all-caps place, then a dash, at the very start.
+_DATELINE = re.compile(
+    rf"^\s*(?:[A-Z][\w.'’ ,/]{{0,60}}?\s*\([A-Za-z.' &/-]{{2,30}}\)|[A-Z][A-Z.'’ ,/]{{2,40}})"
+    rf"\s*{_DASH}\s+"
+)
+# "Reuters -", "AFP —": at most three capitalised words and a dash at the very start.
+_LEAD_CREDIT = re.compile(r"^\s*(?:[A-Z][\w.&'’]*\s){0,2}[A-Z][\w.&'’]*\s+[-–—]\s+")
+# "By Ann Lee and Bo Park, Kyiv correspondent": a line of its own, names capitalised.
+_BYLINE = re.compile(
+    r"(?m)^[ \t]*(?:[Bb]y|BY|[Ww]ords by|[Rr]eporting by)[ \t]+[A-Z][\w.'’-]*"
+    r"(?:[ \t]+(?:[A-Z][\w.'’-]*|and|&)|,)*[ \t]*(?:[,|;·•-][ \t]*[\w \t]{0,40})?$\n?"
+)
+# Trailing credits and calls to action, only when they start a sentence and run to the end of
+# the text: a sentence that merely mentions "reporting" is never cut.
+_TRAILERS = re.compile(
+    r"(?s)(?:(?:^|(?<=[.!?…\n\"”»)]))\s*(?i:"
+    r"the post\b.{0,300}?\bappeared first on\b"
+    r"|(?:read more|continue reading|click here|read the full (?:story|article))\b"
+    r"|(?:additional reporting|reporting|writing|editing) by\b"
+    r"|(?:this|the) (?:article|story|post) (?:was )?(?:originally |first )?"
+    r"(?:appeared|published|syndicated)\b"
+    r"|all rights reserved\b|source:)"
+    r".{0,200}"
+    r"|\s*(?:©|\([cC]\) \d{4}).{0,120}"
+    r"|\s[-–—]\s*(?:[A-Z][\w.&'’]*\s?){1,3}"
+    r")$"
+)
+_TRAILER_REACH = 600  # trailers are searched for in the text's last characters only
+_TRAILING_PAREN_CREDIT = re.compile(r"\((?:[A-Z][\w.&'’]*\s?){1,3}\)\s*$")
+# "Headline - Outlet Name" / "Headline | Outlet": a short tail after a separator in a title.
+_TITLE_SUFFIX = re.compile(r"\s+[|–—-]\s+(?:[\w.&'’]+\s?){1,4}$")
+_WORD = re.compile(r"\w+")
+
+
+def strip_boilerplate(title: str, body: str, source: str = "") -> tuple[str, str]:
+    """``(title, body)`` without what an outlet adds around a story (see the module doc)."""
+    title = _TITLE_SUFFIX.sub("", title.strip())
+    body = body.strip()
+    body = _BYLINE.sub("\n", body).strip()
+    body = _LEAD_CREDIT.sub("", _DATELINE.sub("", body, count=1), count=1)
+    trailer = _TRAILERS.search(body, max(0, len(body) - _TRAILER_REACH))
+    body = body[: trailer.start()].strip() if trailer else body
+    body = _TRAILING_PAREN_CREDIT.sub("", body).strip()
+    if source.strip():
+        name = re.compile(rf"(?i)\b{re.escape(source.strip())}\b")
+        title, body = name.sub(" ", title), name.sub(" ", body)
+    return title, body
+
+
+def prepare_text(title: str, body: str, source: str = "") -> list[str]:
+    """The words hashed for an article: boilerplate stripped, lower-cased."""
+    title, body = strip_boilerplate(title, body, source)
+    return _WORD.findall(f"{title}\n{body}".lower())
+
+
+def shingles(words: Sequence[str], size: int = SHINGLE_WORDS) -> set[str]:
+    """Overlapping runs of ``size`` words (one shingle for texts shorter than that)."""
+    if len(words) <= size:
+        return {" ".join(words)} if words else set()
+    return {" ".join(words[i : i + size]) for i in range(len(words) - size + 1)}
+
+
+# -- fingerprints --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """An article's MinHash signature, shingle count and LSH band keys."""
+
+    article_id: int
+    published: datetime
+    shingles: int
+    signature: bytes  # NUM_PERM little-endian uint32
+    bands: tuple[int, ...] = field(default=())  # signed 64-bit band keys (empty when too short)
+
+    @property
+    def indexable(self) -> bool:
+        return self.shingles >= MIN_SHINGLES
+
+
+@dataclass(frozen=True)
+class ArticleText:
+    """What ``fingerprint`` reads of an article."""
+
+    article_id: int
+    published: datetime
+    title: str
+    body: str  # summary, else the start of the content
+    source: str = ""
+
+
+def fingerprint(article: ArticleText) -> Fingerprint:
+    return fingerprint_many([article])[0]
+
+
+def fingerprint_many(articles: Sequence[ArticleText]) -> list[Fingerprint]:
+    """Fingerprints of many articles: hashing runs vectorised over the batch."""
+    sets = [shingles(prepare_text(a.title, a.body, a.source)) for a in articles]
+    signatures = _minhash([_shingle_hashes(s) for s in sets])
+    keys = _band_keys(signatures)
+    result = []
+    for n, (article, shingle_set) in enumerate(zip(articles, sets, strict=True)):
+        indexable = len(shingle_set) >= MIN_SHINGLES
+        result.append(
+            Fingerprint(
+                article_id=article.article_id,
+                published=article.published,
+                shingles=len(shingle_set),
+                signature=signatures[n].astype("<u4").tobytes(),
+                bands=tuple(keys[n].tolist()) if indexable else (),
+            )
+        )
+    return result
+
+
+def _shingle_hashes(shingle_set: Iterable[str]) -> np.ndarray:
+    values = [zlib.crc32(s.encode()) for s in shingle_set]
+    return np.array(values or [0], dtype=np.uint64)
+
+
+def _minhash(per_article: list[np.ndarray]) -> np.ndarray:
+    """(articles x NUM_PERM) uint32: per permutation, the minimum over an article's shingles.
+    One small matrix per article measured faster than one padded or reduceat batch."""
+    out = np.empty((len(per_article), NUM_PERM), dtype=np.uint32)
+    a, b = _PERM_A[:, None], _PERM_B[:, None]
+    for n, hashes in enumerate(per_article):
+        out[n] = ((a * hashes + b) >> _SHIFT).min(axis=1)
+    return out
+
+
+def _band_keys(signatures: np.ndarray) -> np.ndarray:
+    """(articles x BANDS) signed 64-bit keys: each band's ROWS values mixed with fixed odd
+    multipliers, plus the band number, so equal values in different bands never collide."""
+    rows = signatures.astype(np.uint64).reshape(len(signatures), BANDS, ROWS)
+    keys = np.broadcast_to(np.arange(BANDS, dtype=np.uint64) * _BAND_MIX[ROWS], rows.shape[:2])
+    for r in range(ROWS):
+        keys = (keys ^ rows[:, :, r]) * _BAND_MIX[r]
+        keys = keys ^ (keys >> _SHIFT)
+    return keys.view(np.int64)
+
+
+def band_keys(signature: bytes) -> tuple[int, ...]:
+    """The band keys of one stored signature."""
+    values = np.frombuffer(signature, dtype="<u4").reshape(1, NUM_PERM)
+    return tuple(_band_keys(values)[0].tolist())
+
+
+# -- similarity and clusters ----------------------------------------------------------------
+
+
+def estimate_jaccard(a: bytes, b: bytes) -> float:
+    x = np.frombuffer(a, dtype="<u4")
+    y = np.frombuffer(b, dtype="<u4")
+    return float(np.count_nonzero(x == y)) / NUM_PERM
+
+
+def estimate_containment(jaccard: float, size_a: int, size_b: int) -> float:
+    """|A ∩ B| / min(|A|, |B|) from the Jaccard estimate: |A ∩ B| = J (|A| + |B|) / (1 + J)."""
+    smaller = min(size_a, size_b)
+    if smaller <= 0:
+        return 0.0
+    return min(1.0, jaccard * (size_a + size_b) / (1 + jaccard) / smaller)
+
+
+def is_near_duplicate(a: Fingerprint, b: Fingerprint) -> tuple[bool, float]:
+    """(same story?, estimated Jaccard): see the thresholds at the top of the module."""
+    if not (a.indexable and b.indexable):
+        return False, 0.0
+    jaccard = estimate_jaccard(a.signature, b.signature)
+    if jaccard >= JACCARD_MIN:
+        return True, jaccard
+    containment = estimate_containment(jaccard, a.shingles, b.shingles)
+    return jaccard >= CONTAINMENT_JACCARD_MIN and containment >= CONTAINMENT_MIN, jaccard
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A stored article that shares a band key with a new one."""
+
+    fingerprint: Fingerprint
+    cluster_id: int
+
+
+@dataclass(frozen=True)
+class Assignment:
+    article_id: int
+    cluster_id: int  # an existing cluster, or the article's own id for a new cluster
+    matched: int | None  # the article it was folded with, None when it starts a cluster
+    similarity: float
+
+
+def assign_clusters(
+    new: Sequence[Fingerprint], candidates: Mapping[int, Candidate]
+) -> list[Assignment]:
+    """A cluster for each new fingerprint, oldest first (a batch's own copies fold too).
+
+    ``candidates`` maps stored article ids to their fingerprint and cluster. A new article
+    joins the cluster of its most similar verified match; with none it founds a cluster whose
+    id is its own article id (so ids are stable and unique without a sequence).
+    """
+    by_band: dict[int, list[int]] = {}
+    for article_id, candidate in candidates.items():
+        for key in candidate.fingerprint.bands:
+            by_band.setdefault(key, []).append(article_id)
+    known = dict(candidates)
+    assignments = []
+    for fp in sorted(new, key=lambda f: (f.published, f.article_id)):
+        best: tuple[float, int] | None = None
+        for other_id in {i for key in fp.bands for i in by_band.get(key, ())}:
+            same, similarity = is_near_duplicate(fp, known[other_id].fingerprint)
+            if same and (best is None or (similarity, -other_id) > (best[0], -best[1])):
+                best = (similarity, other_id)
+        if best is None:
+            assignment = Assignment(fp.article_id, fp.article_id, None, 0.0)
+        else:
+            assignment = Assignment(fp.article_id, known[best[1]].cluster_id, best[1], best[0])
+        assignments.append(assignment)
+        known[fp.article_id] = Candidate(fp, assignment.cluster_id)
+        for key in fp.bands:
+            by_band.setdefault(key, []).append(fp.article_id)
+    return assignments

@@ -1,0 +1,272 @@
+"""Detection: the storyline stage run against the store, one transaction per storyline.
+
+The engine (``storywatch.storyline``) decides; this module only sequences it: load the
+storyline's memory (the seed's on first use), run ``detect`` over the articles the storyline
+has not assessed yet in publication order, then write assessments, developments, their
+articles and the grown memory in the SAME transaction, under the storyline's lock (SQL lives
+in ``store.StorylineTransaction``). A rerun finds nothing pending; two overlapping runs detect
+one after the other, so neither duplicates a development or a link.
+
+    detect_storyline(config, "ukraine-peace-talks", store, run_id=...)   # after ingest
+    redetect_storyline(config, "ukraine-peace-talks", store, since=...)  # replay, no refetch
+    dismiss_development(config, store, "ukraine-peace-talks-20250318-01")  # "not new"
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from storywatch.config import Config, StorylineConfig
+from storywatch.normalise import Article
+from storywatch.seeds import load_seed
+from storywatch.store import ArticleText, Store, StorylineTransaction
+from storywatch.storyline import DetectionResult, Development, Memory, Storyline, detect
+
+log = logging.getLogger(__name__)
+
+
+class UnknownDevelopment(KeyError):
+    """No stored development has this id."""
+
+
+@dataclass
+class StorylineDetection:
+    """What one storyline's detection did: the flow's artifact and the CLI summary."""
+
+    storyline: str
+    assessed: int = 0
+    relevant: int = 0
+    developments: list[dict[str, Any]] = field(default_factory=list)  # export-shaped, new only
+    extended: list[str] = field(default_factory=list)  # earlier developments that gained articles
+
+    def table(self) -> list[dict[str, Any]]:
+        """One row per new development (the Prefect table artifact)."""
+        return [
+            {
+                "storyline": self.storyline,
+                "id": d["id"],
+                "novelty": d["novelty"],
+                "types": ", ".join(d["types"]),
+                "title": d["title"],
+                "articles": len(d["articles"]),
+                "first_seen": d["first_seen"],
+            }
+            for d in self.developments
+        ]
+
+
+def storyline_config(config: Config, storyline_id: str) -> StorylineConfig:
+    for storyline in config.storylines:
+        if storyline.id == storyline_id:
+            return storyline
+    raise KeyError(f"no storyline {storyline_id!r} in {config.path}")
+
+
+def compile_storyline(config: Config, storyline_id: str, store: Store) -> Storyline:
+    """The engine's storyline for a configured one. Its id is the config's; a seed without a
+    date is dated on first use and keeps that date (the memory must not drift by day)."""
+    seed = load_seed(config.seed_path(storyline_config(config, storyline_id)))
+    today = datetime.now(UTC).date().isoformat()
+    first_use = store.ensure_storyline(storyline_id, seed.meta.date or today)
+    seed_date = seed.meta.date or first_use
+    storyline = Storyline.from_seed(seed, seed_date=datetime.fromisoformat(seed_date).date())
+    storyline.id = storyline_id
+    return storyline
+
+
+def detect_storyline(
+    config: Config, storyline_id: str, store: Store, *, run_id: str | None = None
+) -> StorylineDetection:
+    """Detect developments in every article the storyline has not assessed yet."""
+    storyline = compile_storyline(config, storyline_id, store)
+    with store.storyline_transaction(storyline.id) as tx:
+        stored = tx.memory()
+        memory = Memory.from_dict({"developments": stored}) if stored else None
+        pending = tx.pending_articles()
+        report = _detect_and_save(tx, storyline, memory, pending, run_id)
+    _log(report, "detected")
+    return report
+
+
+def redetect_storyline(
+    config: Config,
+    storyline_id: str,
+    store: Store,
+    *,
+    since: datetime | None = None,
+    run_id: str | None = None,
+) -> StorylineDetection:
+    """Re-run relevance and extraction over stored articles published since ``since`` (all
+    when None), replacing that window's developments; nothing is fetched.
+
+    The replay starts from the current seed's memory plus what came before the window:
+    developments first seen earlier (with their earlier articles) and every dismissed one.
+    Dismissals stay: the user's "not new" outlives a re-detection."""
+    storyline = compile_storyline(config, storyline_id, store)
+    with store.storyline_transaction(storyline.id) as tx:
+        stored = Memory.from_dict({"developments": tx.memory()})
+        base = replay_memory(storyline, stored, since)
+        tx.clear_window(since)
+        tx.replace_memory(list(enumerate(d.to_dict() for d in base.developments)))
+        pending = tx.pending_articles(since)
+        report = _detect_and_save(tx, storyline, base, pending, run_id)
+    _log(report, "re-detected")
+    return report
+
+
+def replay_memory(storyline: Storyline, stored: Memory, since: datetime | None) -> Memory:
+    """The memory a replay from ``since`` starts with (see ``redetect_storyline``)."""
+    memory = storyline.initial_memory()
+    cutoff = since.isoformat() if since else None
+    for development in stored.developments:
+        if development.origin == "seed":
+            continue
+        before = cutoff is not None and _iso_before(development.first_seen, cutoff)
+        if development.origin == "detected" and not before:
+            continue
+        development.articles = [
+            a for a in development.articles if cutoff and _iso_before(a.published, cutoff)
+        ]
+        memory.add(development)
+    return memory
+
+
+def dismiss_development(config: Config, store: Store, development_id: str) -> bool:
+    """Mark a development "not new": it leaves the exports and the memory keeps it as known,
+    so its later repeats stay quiet. False when it was dismissed already."""
+    found = store.development_storyline(development_id)
+    if found is None:
+        raise UnknownDevelopment(development_id)
+    storyline_id, dismissed = found
+    if dismissed:
+        return False
+    with store.storyline_transaction(storyline_id) as tx:
+        memory = Memory.from_dict({"developments": tx.memory()})
+        position = [d.id for d in memory.developments].index(development_id)
+        development = memory.dismiss(development_id)
+        tx.save_memory([(position, development.to_dict())])
+        tx.mark_dismissed(development_id)
+    log.info("%s: dismissed %s (%s)", storyline_id, development_id, development.title)
+    return True
+
+
+def _detect_and_save(
+    tx: StorylineTransaction,
+    storyline: Storyline,
+    memory: Memory | None,
+    pending: Sequence[ArticleText],
+    run_id: str | None,
+) -> StorylineDetection:
+    fresh = memory is None
+    before = storyline.initial_memory() if memory is None else memory
+    result = detect(storyline, before, [_article(a) for a in pending])
+    _save(tx, storyline, before, result, pending, run_id, fresh)
+    return StorylineDetection(
+        storyline=storyline.id,
+        assessed=len(result.articles),
+        relevant=sum(v.relevant for v in result.articles),
+        developments=[d.export(storyline.id) for d in result.developments],
+        extended=result.extended,
+    )
+
+
+def _save(
+    tx: StorylineTransaction,
+    storyline: Storyline,
+    before: Memory,
+    result: DetectionResult,
+    pending: Sequence[ArticleText],
+    run_id: str | None,
+    fresh: bool,
+) -> None:
+    ids = {a.url: a.id for a in pending}
+    tx.add_developments([_development_row(d, run_id) for d in result.developments])
+    tx.add_assessments(
+        [
+            {
+                "article_id": ids[v.url],
+                "relevant": v.relevant,
+                "score": float(v.score),
+                "novelty": v.novelty,
+                "development_id": v.development_id,
+            }
+            for v in result.articles
+        ]
+    )
+    # Links only to developments that have a row (detected or dismissed, never the seed's).
+    linkable = {d.id for d in result.memory.developments if d.origin != "seed"}
+    tx.add_links(
+        (v.development_id, ids[v.url])
+        for v in result.articles
+        if v.development_id in linkable and v.novelty != "none"
+    )
+    old = {} if fresh else {d.id: d.to_dict() for d in before.developments}
+    changed = [
+        (position, data)
+        for position, data in enumerate(d.to_dict() for d in result.memory.developments)
+        if old.get(data["id"]) != data
+    ]
+    tx.save_memory(changed)
+
+
+def _development_row(development: Development, run_id: str | None) -> dict[str, Any]:
+    exported = development.export("")
+    return {
+        "id": development.id,
+        "types": exported["types"],
+        "novelty": development.novelty,
+        "title": development.title,
+        "summary": development.summary,
+        "first_seen": datetime.fromisoformat(development.first_seen),
+        "evidence": exported["evidence"],
+        "updates": development.updates,
+        "run_id": run_id,
+    }
+
+
+def _article(stored: ArticleText) -> Article:
+    return Article(
+        source=stored.source,
+        url=stored.url,
+        link=stored.link,
+        guid=stored.guid,
+        title=stored.title,
+        summary=stored.summary,
+        content=stored.content,
+        published=stored.published,
+        date_missing=stored.date_missing,
+        author=stored.author,
+    )
+
+
+def _iso_before(stamp: str, cutoff: str) -> bool:
+    return datetime.fromisoformat(stamp) < datetime.fromisoformat(cutoff)
+
+
+def _log(report: StorylineDetection, verb: str) -> None:
+    log.info(
+        "%s: %d articles assessed, %d relevant, %d new developments %s",
+        report.storyline,
+        report.assessed,
+        report.relevant,
+        len(report.developments),
+        verb,
+    )
+
+
+def detect_configured(
+    config_path: str, storyline_id: str, run_id: str | None = None
+) -> StorylineDetection:
+    """``detect_storyline`` from a config path (one call: what the flow's task runs)."""
+    from storywatch.config import load_config
+
+    config = load_config(config_path)
+    store = Store.open(config.database_url)
+    try:
+        return detect_storyline(config, storyline_id, store, run_id=run_id)
+    finally:
+        store.close()

@@ -1,0 +1,92 @@
+"""The ingest flow runs the detect flow after storing: one task per storyline and a table
+artifact of the run's new developments (the session's one prefect_test_harness)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from storywatch.store import Store
+from tests.factories import rss
+from tests.feedserver import FeedServer
+from tests.storyfeeds import (
+    ITEM_BAKERY,
+    ITEM_SWAP,
+    ITEM_TALKS,
+    ITEM_TALKS_REPEAT,
+    write_story_config,
+)
+
+pytestmark = pytest.mark.prefect
+
+
+def test_ingest_flow_detects_and_lists_new_developments_in_an_artifact(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    database_url: str,
+    prefect_api_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterKey,
+        FlowRunFilter,
+        FlowRunFilterParentFlowRunId,
+    )
+
+    from flows.ingest import ingest
+
+    monkeypatch.setenv("STORYWATCH_DATABASE_URL", database_url)
+    feed_server.set_feed("/a.xml", rss("A", [ITEM_TALKS, ITEM_SWAP]))
+    feed_server.set_feed("/b.xml", rss("B", [ITEM_BAKERY, ITEM_TALKS_REPEAT]))
+    config = write_story_config(
+        tmp_path, {"A": feed_server.url("/a.xml"), "B": feed_server.url("/b.xml")}
+    )
+
+    state = asyncio.run(ingest(str(config), return_state=True))
+    assert state.is_completed()
+    parent = state.state_details.flow_run_id
+
+    async def detect_artifacts() -> list:
+        async with get_client() as client:
+            (child,) = await client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(
+                    parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[parent])
+                )
+            )
+            tasks = await client.read_task_runs()
+            names = [t.name for t in tasks if t.flow_run_id == child.id]
+            artifacts = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["new-developments"]))
+            )
+            return [names, [a for a in artifacts if a.flow_run_id == child.id]]
+
+    names, (artifact,) = asyncio.run(detect_artifacts())
+    assert names == ["detect-truce-talks"]  # one task per storyline
+    assert artifact.type == "table" and artifact.description == "2 new developments"
+    text = str(artifact.data)
+    assert ITEM_TALKS["title"] in text and ITEM_SWAP["title"] in text
+
+    store = Store.open(database_url)
+    try:
+        developments = list(store.iter_developments())
+        assert len(developments) == 2
+        assert {d.run_id for d in store_runs(store)} >= {str(parent)}
+        assert len(developments[0].articles) == 2
+    finally:
+        store.close()
+
+    second = asyncio.run(ingest(str(config)))  # 304s: nothing new, nothing alerted again
+    assert second.new_articles == 0
+
+
+def store_runs(store: Store) -> list:
+    from sqlalchemy import select
+
+    from storywatch.schema import DevelopmentRow
+
+    with store.session() as session:
+        return list(session.scalars(select(DevelopmentRow)))

@@ -1,0 +1,254 @@
+"""Detection against the store (no Prefect): real feed server, real SQLite and PostgreSQL.
+
+Memory survives restarts, repeats fold, dismissals stick, re-detection reproduces, and two
+overlapping detections never duplicate a development or a link.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from storywatch.config import Config, load_config
+from storywatch.detection import (
+    StorylineDetection,
+    UnknownDevelopment,
+    detect_storyline,
+    dismiss_development,
+    redetect_storyline,
+)
+from storywatch.ingest import ingest_once
+from storywatch.schema import ArticleRow, AssessmentRow, DevelopmentArticleRow, DevelopmentRow
+from storywatch.store import Store
+from tests.factories import rss
+from tests.feedserver import FeedServer
+from tests.storyfeeds import (
+    ITEM_BAKERY,
+    ITEM_PHONE,
+    ITEM_SWAP,
+    ITEM_SWAP_REPEAT,
+    ITEM_TALKS,
+    ITEM_TALKS_REPEAT,
+    STORYLINE,
+    canonical,
+    write_story_config,
+)
+
+World = tuple[Config, Callable[[], Store]]
+
+
+@pytest.fixture
+def world(
+    tmp_path: Path, feed_server: FeedServer, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[World]:
+    """A config over /alpha.xml and /beta.xml; ``open_store()`` opens a NEW store each time
+    (a restart), all closed at the end."""
+    monkeypatch.setenv("STORYWATCH_DATABASE_URL", database_url)
+    config = load_config(
+        write_story_config(
+            tmp_path, {"Alpha": feed_server.url("/alpha.xml"), "Beta": feed_server.url("/beta.xml")}
+        )
+    )
+    stores: list[Store] = []
+
+    def open_store() -> Store:
+        stores.append(Store.open(config.database_url))
+        return stores[-1]
+
+    yield config, open_store
+    for store in stores:
+        store.close()
+
+
+def serve(feed_server: FeedServer, alpha: list[dict], beta: list[dict]) -> None:
+    feed_server.set_feed("/alpha.xml", rss("Alpha", alpha))
+    feed_server.set_feed("/beta.xml", rss("Beta", beta))
+
+
+def run_once(config: Config, store: Store) -> StorylineDetection:
+    report = ingest_once(config, store, workers=1)
+    return detect_storyline(config, STORYLINE, store, run_id=report.run_id)
+
+
+def exported(store: Store) -> list[tuple[str, str, list[str], list[str]]]:
+    return [
+        (d.id, d.novelty, d.types, [a.url for a in d.articles]) for d in store.iter_developments()
+    ]
+
+
+def test_detection_persists_and_memory_survives_a_restart(
+    world: World, feed_server: FeedServer
+) -> None:
+    config, open_store = world
+    serve(feed_server, [ITEM_TALKS, ITEM_SWAP], [ITEM_PHONE, ITEM_BAKERY])
+    first = run_once(config, open_store())
+    assert first.assessed == 4 and first.relevant == 3
+    assert [set(d["types"]) for d in first.developments] == [{"meeting"}, {"prisoner_exchange"}]
+    talks_id, swap_id = (d["id"] for d in first.developments)
+    assert talks_id.startswith(f"{STORYLINE}-20250411-")
+
+    # A new process (a restart): the memory comes from the database; the repeats fold.
+    serve(
+        feed_server,
+        [ITEM_TALKS, ITEM_SWAP],
+        [ITEM_PHONE, ITEM_BAKERY, ITEM_TALKS_REPEAT, ITEM_SWAP_REPEAT],
+    )
+    store = open_store()
+    second = run_once(config, store)
+    assert second.assessed == 2 and second.developments == []
+    assert sorted(second.extended) == sorted([talks_id, swap_id])
+    assert exported(store) == [
+        (talks_id, "new", ["meeting"], [canonical(ITEM_TALKS), canonical(ITEM_TALKS_REPEAT)]),
+        (
+            swap_id,
+            "new",
+            ["prisoner_exchange"],
+            [canonical(ITEM_SWAP), canonical(ITEM_SWAP_REPEAT)],
+        ),
+    ]
+    # Nothing pending: a third pass assesses nothing and changes nothing.
+    assert detect_storyline(config, STORYLINE, store).assessed == 0
+    assert len(exported(store)) == 2
+
+
+def test_article_relevance_and_scores_come_from_assessments(
+    world: World, feed_server: FeedServer
+) -> None:
+    config, open_store = world
+    serve(feed_server, [ITEM_TALKS], [ITEM_BAKERY, ITEM_PHONE])
+    store = open_store()
+    run_once(config, store)
+    relevance = store.article_relevance()
+    by_url = {a.url: relevance[a.id] for a in store.iter_articles()}
+    assert by_url[canonical(ITEM_BAKERY)][0] is False
+    assert by_url[canonical(ITEM_TALKS)][0] is True and by_url[canonical(ITEM_TALKS)][1] > 0.5
+    assert by_url[canonical(ITEM_PHONE)][0] is True  # relevant, but known: no development
+
+
+def test_dismissed_development_leaves_the_export_and_its_repeat_stays_quiet(
+    world: World, feed_server: FeedServer
+) -> None:
+    config, open_store = world
+    serve(feed_server, [ITEM_SWAP], [])
+    store = open_store()
+    (swap,) = run_once(config, store).developments
+    assert dismiss_development(config, store, swap["id"]) is True
+    assert dismiss_development(config, store, swap["id"]) is False  # already
+    assert exported(store) == []
+    with pytest.raises(UnknownDevelopment):
+        dismiss_development(config, store, "truce-talks-20990101-01")
+
+    serve(feed_server, [ITEM_SWAP], [ITEM_SWAP_REPEAT])
+    again = run_once(config, open_store())
+    assert again.developments == [] and again.assessed == 1
+    with store.session() as session:
+        verdict = session.execute(
+            select(AssessmentRow.novelty, AssessmentRow.development_id)
+            .join(ArticleRow, ArticleRow.id == AssessmentRow.article_id)
+            .where(ArticleRow.url == canonical(ITEM_SWAP_REPEAT))
+        ).one()
+    assert tuple(verdict) == ("known", swap["id"])  # folded into the dismissed development
+
+
+def test_redetect_reproduces_the_developments_without_refetching(
+    world: World, feed_server: FeedServer
+) -> None:
+    config, open_store = world
+    serve(feed_server, [ITEM_TALKS, ITEM_SWAP], [ITEM_PHONE, ITEM_BAKERY])
+    store = open_store()
+    run_once(config, store)
+    serve(
+        feed_server,
+        [ITEM_TALKS, ITEM_SWAP],
+        [ITEM_PHONE, ITEM_BAKERY, ITEM_TALKS_REPEAT, ITEM_SWAP_REPEAT],
+    )
+    run_once(config, store)
+    before = exported(store)
+    requests = len(feed_server.requests_to("/alpha.xml")) + len(
+        feed_server.requests_to("/beta.xml")
+    )
+
+    full = redetect_storyline(config, STORYLINE, store)
+    assert full.assessed == 6 and len(full.developments) == 2
+    assert exported(store) == before
+
+    since = datetime(2025, 4, 13, tzinfo=UTC)  # the swap and its repeat only
+    window = redetect_storyline(config, STORYLINE, store, since=since)
+    assert window.assessed == 2 and [d["types"] for d in window.developments] == [
+        ["prisoner_exchange"]
+    ]
+    assert exported(store) == before
+    assert (
+        len(feed_server.requests_to("/alpha.xml")) + len(feed_server.requests_to("/beta.xml"))
+        == requests
+    )
+    with store.session() as session:
+        assert session.scalar(select(func.count()).select_from(AssessmentRow)) == 6
+
+
+def test_redetect_keeps_a_dismissal(world: World, feed_server: FeedServer) -> None:
+    config, open_store = world
+    serve(feed_server, [ITEM_TALKS, ITEM_SWAP], [])
+    store = open_store()
+    talks, swap = run_once(config, store).developments
+    dismiss_development(config, store, swap["id"])
+    replay = redetect_storyline(config, STORYLINE, store)
+    assert [d["id"] for d in replay.developments] == [talks["id"]]
+    assert [d[0] for d in exported(store)] == [talks["id"]]
+
+
+def test_overlapping_detections_never_duplicate(world: World, feed_server: FeedServer) -> None:
+    config, open_store = world
+    serve(
+        feed_server,
+        [ITEM_TALKS, ITEM_SWAP],
+        [ITEM_PHONE, ITEM_BAKERY, ITEM_TALKS_REPEAT, ITEM_SWAP_REPEAT],
+    )
+    ingest_once(config, open_store(), workers=1)
+    stores = [open_store() for _ in range(3)]
+    barrier = threading.Barrier(len(stores))
+    reports: list[StorylineDetection] = []
+    errors: list[BaseException] = []
+
+    def detect_in(store: Store) -> None:
+        barrier.wait()
+        try:
+            reports.append(detect_storyline(config, STORYLINE, store))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=detect_in, args=(s,)) for s in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert sum(r.assessed for r in reports) == 6  # each article assessed exactly once
+    assert sum(len(r.developments) for r in reports) == 2
+    with stores[0].session() as session:
+        assert session.scalar(select(func.count()).select_from(DevelopmentRow)) == 2
+        assert session.scalar(select(func.count()).select_from(DevelopmentArticleRow)) == 4
+        assert session.scalar(select(func.count()).select_from(AssessmentRow)) == 6
+
+
+def test_a_seed_with_text_only_detects_nothing_and_does_not_fail(
+    tmp_path: Path, feed_server: FeedServer, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.factories import news_items, write_config
+
+    monkeypatch.setenv("STORYWATCH_DATABASE_URL", database_url)
+    feed_server.set_feed("/a.xml", rss("A", news_items("alpha", 3)))
+    config = load_config(write_config(tmp_path, {"A": feed_server.url("/a.xml")}))
+    store = Store.open(config.database_url)
+    try:
+        report = ingest_once(config, store, workers=1)
+        detection = detect_storyline(config, "test-story", store, run_id=report.run_id)
+        assert (detection.assessed, detection.relevant, detection.developments) == (3, 0, [])
+        assert all(not r for r, _ in store.article_relevance().values())
+    finally:
+        store.close()
