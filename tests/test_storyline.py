@@ -337,3 +337,13 @@ def test_seed_without_front_matter(tmp_path: Path) -> None:
     result = detect(plain, plain.initial_memory(), [news])
     assert result.articles[0].relevant
     assert len(result.developments) == 1 and "meeting" in result.developments[0].types
+
+
+def test_seed_naming_no_known_actor_relevates_nothing(tmp_path: Path) -> None:
+    """A seed with no front matter and no actor the engine knows must not match every text."""
+    path = tmp_path / "vague.md"
+    path.write_text("A seed text about nothing in particular.\n", encoding="utf-8")
+    vague = Storyline.from_seed(load_seed(path), seed_date=datetime(2025, 3, 1).date())
+    news = article("Markets rally", "Shares rose on Friday -- growth beat forecasts.", 14)
+    result = detect(vague, vague.initial_memory(), [news])
+    assert not result.articles[0].relevant and not result.developments

@@ -219,8 +219,9 @@ _ALIASES: dict[re.Pattern[str], list[str]] = {}
 
 
 def _alias_pattern(aliases: list[str]) -> re.Pattern[str]:
-    ordered = sorted(set(aliases), key=len, reverse=True)
-    body = "|".join(re.escape(a) for a in ordered)
+    ordered = sorted({a for a in aliases if a}, key=len, reverse=True)
+    # No aliases (a seed without front matter may name no actor): match nothing, not "".
+    body = "|".join(re.escape(a) for a in ordered) or "(?!)"
     # Names may be followed by possessives; dotted abbreviations must not run into words.
     pattern = re.compile(r"(?<![\w.])(?:" + body + r")(?![\w])")
     _ALIASES[pattern] = ordered
