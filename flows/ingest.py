@@ -1,5 +1,7 @@
 """The `ingest` flow: fetch every enabled source, parse, dedupe exactly, store.
 
+`storywatch run` runs it inside the `run` flow (flows/run.py), which then clusters and detects.
+
 Fetching is one task for all sources (the library bounds concurrency and time per source;
 per-source tasks would cost ~10 ms of orchestration each). Storing is a second task with
 retries: it is idempotent per run, so a retry never counts a source twice. The flow is async:
@@ -13,7 +15,6 @@ from prefect.artifacts import acreate_table_artifact
 from prefect.cache_policies import NONE
 from prefect.runtime import flow_run
 
-from flows.detect import detect
 from storywatch.config import load_config
 from storywatch.fetch import FetchLimits, FetchRequest, FetchResult, fetch_all
 from storywatch.ingest import (
@@ -47,12 +48,15 @@ def store_entries(
 
 
 @flow(name="ingest", log_prints=False)
-async def ingest(config_path: str, kind: str = "run") -> IngestReport:
-    """Fetch, parse, dedupe and store every enabled source of the config at ``config_path``."""
+async def ingest(config_path: str, kind: str = "run", run_id: str | None = None) -> IngestReport:
+    """Fetch, parse, dedupe and store every enabled source of the config at ``config_path``.
+
+    ``run_id`` names the run in the store (default: this flow run's id)."""
     logger = get_run_logger()
     config = load_config(config_path)
     store = Store.open(config.database_url)
-    report = IngestReport(run_id=flow_run.get_id() or new_run_id(), started_at=utcnow())
+    run_id = run_id or flow_run.get_id() or new_run_id()
+    report = IngestReport(run_id=run_id, started_at=utcnow())
     store.start_run(report.run_id, kind, report.started_at)
     requests, source_ids = plan_fetches(config, store)
     logger.info("fetching %d sources", len(requests))
@@ -73,5 +77,4 @@ async def ingest(config_path: str, kind: str = "run") -> IngestReport:
         report.failed,
         report.new_articles,
     )
-    await detect(config_path, run_id=report.run_id)  # the storyline stage (flows/detect.py)
     return report

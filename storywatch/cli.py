@@ -131,9 +131,9 @@ def run(
     ctx: typer.Context,
     no_email: Annotated[bool, typer.Option("--no-email", help="Do not send digests.")] = False,
 ) -> None:
-    """One pass: ingest every source (detection and digests join as they land)."""
+    """One pass: ingest every source, fold near-duplicates, detect new developments."""
     config = _load(ctx)
-    report = _run_ingest_flow(config, kind="run")
+    report = _run_pipeline_flow(config, kind="run")
     _print_run_summary(report)
     _print_new_developments(config, report.run_id)
     if report.fetched == 0:
@@ -141,12 +141,12 @@ def run(
         raise typer.Exit(EXIT_FAILED)
 
 
-def _run_ingest_flow(config: Config, kind: str) -> IngestReport:
+def _run_pipeline_flow(config: Config, kind: str) -> IngestReport:
     _use_local_prefect_server()
-    from flows.ingest import ingest  # Prefect loads here, only for commands that orchestrate
+    from flows.run import run  # Prefect loads here, only for commands that orchestrate
 
     _setup_logging(logging.getLogger("storywatch").level)
-    return asyncio.run(ingest(str(config.path.resolve()), kind=kind))
+    return asyncio.run(run(str(config.path.resolve()), kind=kind))
 
 
 def _use_local_prefect_server() -> None:
@@ -304,7 +304,7 @@ def demo(
         config_path = write_demo_config(folder, base_url)
         config = load_config(config_path)
         err.print(f"serving {len(config.sources)} bundled feeds at {base_url}", highlight=False)
-        report = _run_ingest_flow(config, kind="demo")
+        report = _run_pipeline_flow(config, kind="demo")
     _print_run_summary(report)
     config_arg = f"--config {config_path}"
     print(f"config:    {config_path}")

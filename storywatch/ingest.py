@@ -169,14 +169,14 @@ def process_fetches(
         reports[result.source] = _report(result, outcome, new)
         _log_source(reports[result.source])
     store.save_fetches(quiet, source_ids, run_id)
-    cluster_new_articles(store)
     return [reports[r.source] for r in results]
 
 
 def ingest_once(
     config: Config, store: Store, *, kind: str = "run", workers: int | None = None
 ) -> IngestReport:
-    """One pass over every enabled source, without Prefect (library use, tests, benchmarks)."""
+    """One pass over every enabled source, then near-duplicate clustering of what it stored,
+    without Prefect (library use, tests, benchmarks)."""
     report = IngestReport(run_id=new_run_id(), started_at=utcnow())
     store.start_run(report.run_id, kind, report.started_at)
     requests, source_ids = plan_fetches(config, store)
@@ -190,6 +190,7 @@ def ingest_once(
         workers=workers,
     )
     finish_ingest(store, report)
+    cluster_new_articles(store)
     return report
 
 

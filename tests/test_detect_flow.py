@@ -1,5 +1,6 @@
-"""The ingest flow runs the detect flow after storing: one task per storyline and a table
-artifact of the run's new developments (the session's one prefect_test_harness)."""
+"""The run flow: ingest, then near-duplicate clustering, then the detect flow (one task per
+storyline and a table artifact of the run's new developments), under the session's one
+prefect_test_harness."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from tests.storyfeeds import (
 pytestmark = pytest.mark.prefect
 
 
-def test_ingest_flow_detects_and_lists_new_developments_in_an_artifact(
+def test_run_flow_clusters_detects_and_lists_new_developments_in_an_artifact(
     tmp_path: Path,
     feed_server: FeedServer,
     database_url: str,
@@ -38,6 +39,7 @@ def test_ingest_flow_detects_and_lists_new_developments_in_an_artifact(
     )
 
     from flows.ingest import ingest
+    from flows.run import run
 
     monkeypatch.setenv("STORYWATCH_DATABASE_URL", database_url)
     feed_server.set_feed("/a.xml", rss("A", [ITEM_TALKS, ITEM_SWAP]))
@@ -46,17 +48,20 @@ def test_ingest_flow_detects_and_lists_new_developments_in_an_artifact(
         tmp_path, {"A": feed_server.url("/a.xml"), "B": feed_server.url("/b.xml")}
     )
 
-    state = asyncio.run(ingest(str(config), return_state=True))
+    state = asyncio.run(run(str(config), return_state=True))
     assert state.is_completed()
     parent = state.state_details.flow_run_id
 
     async def detect_artifacts() -> list:
         async with get_client() as client:
-            (child,) = await client.read_flow_runs(
+            children = await client.read_flow_runs(
                 flow_run_filter=FlowRunFilter(
                     parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[parent])
                 )
             )
+            flow_names = {(await client.read_flow(c.flow_id)).name: c for c in children}
+            assert set(flow_names) == {"ingest", "detect"}
+            child = flow_names["detect"]
             tasks = await client.read_task_runs()
             names = [t.name for t in tasks if t.flow_run_id == child.id]
             artifacts = await client.read_artifacts(
@@ -76,6 +81,7 @@ def test_ingest_flow_detects_and_lists_new_developments_in_an_artifact(
         assert len(developments) == 2
         assert {d.run_id for d in store_runs(store)} >= {str(parent)}
         assert len(developments[0].articles) == 2
+        assert all(a.cluster is not None for a in store.iter_articles())  # every one clustered
     finally:
         store.close()
 

@@ -1,0 +1,33 @@
+"""The `run` flow: one pass of the whole pipeline, what `storywatch run` starts.
+
+ingest (subflow) -> cluster near-duplicates (task) -> detect developments (subflow); the
+digest joins here when it lands. Every stage reads its input from the store, so a stage that
+fails leaves the earlier stages' work in place and the next run picks up what is pending.
+"""
+
+from __future__ import annotations
+
+from prefect import flow, task
+from prefect.cache_policies import NONE
+from prefect.runtime import flow_run
+
+from flows.detect import detect
+from flows.ingest import ingest
+from storywatch.config import load_config
+from storywatch.ingest import ClusterReport, IngestReport, cluster_new_articles, new_run_id
+from storywatch.store import Store
+
+
+@task(name="cluster-articles", cache_policy=NONE, retries=2, retry_delay_seconds=2)
+def cluster_articles(database_url: str) -> ClusterReport:
+    return cluster_new_articles(Store.open(database_url))
+
+
+@flow(name="run", log_prints=False)
+async def run(config_path: str, kind: str = "run") -> IngestReport:
+    """Ingest every enabled source, fold near-duplicates, detect new developments."""
+    run_id = flow_run.get_id() or new_run_id()
+    report = await ingest(config_path, kind=kind, run_id=run_id)
+    cluster_articles(load_config(config_path).database_url)
+    await detect(config_path, run_id=run_id)
+    return report
