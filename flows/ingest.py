@@ -2,9 +2,10 @@
 
 `storywatch run` runs it inside the `run` flow (flows/run.py), which then clusters and detects.
 
-Fetching is one task for all sources (the library bounds concurrency and time per source;
-per-source tasks would cost ~10 ms of orchestration each). Storing is a second task with
-retries: it is idempotent per run, so a retry never counts a source twice. The flow is async:
+Fetching, parsing and storing are one task for all sources: the library streams each feed
+through the stages as it arrives (bounding concurrency and time per source); per-source tasks
+would cost ~10 ms of orchestration each. Storing is idempotent per run, so the task's retry
+never counts a source twice. The flow is async:
 fetching is natively async, and Prefect's sync flow calls cost ~1 s more each.
 """
 
@@ -16,34 +17,37 @@ from prefect.cache_policies import NONE
 from prefect.runtime import flow_run
 
 from storywatch.config import load_config
-from storywatch.fetch import FetchLimits, FetchRequest, FetchResult, fetch_all
+from storywatch.fetch import FetchLimits, FetchRequest
 from storywatch.ingest import (
     IngestReport,
     SourceReport,
+    fetch_and_store,
     finish_ingest,
     new_run_id,
     plan_fetches,
-    process_fetches,
 )
 from storywatch.schema import utcnow
 from storywatch.store import Store
 
 
-@task(name="fetch-feeds", cache_policy=NONE)
-async def fetch_feeds(requests: list[FetchRequest], limits: FetchLimits) -> list[FetchResult]:
-    return await fetch_all(requests, limits)
-
-
-@task(name="store-entries", cache_policy=NONE, retries=2, retry_delay_seconds=2)
-def store_entries(
+@task(name="fetch-and-store", cache_policy=NONE, retries=1, retry_delay_seconds=2)
+async def fetch_and_store_feeds(
     database_url: str,
-    results: list[FetchResult],
+    requests: list[FetchRequest],
+    limits: FetchLimits,
     source_ids: dict[str, int],
     run_id: str,
     max_age_days: float | None,
 ) -> list[SourceReport]:
-    return process_fetches(
-        results, Store.open(database_url), source_ids, run_id=run_id, max_age_days=max_age_days
+    # One task, not fetch then store: the library streams each feed through parse and store
+    # as it arrives. A retry skips sources this run already recorded.
+    return await fetch_and_store(
+        requests,
+        limits,
+        Store.open(database_url),
+        source_ids,
+        run_id=run_id,
+        max_age_days=max_age_days,
     )
 
 
@@ -60,9 +64,13 @@ async def ingest(config_path: str, kind: str = "run", run_id: str | None = None)
     store.start_run(report.run_id, kind, report.started_at)
     requests, source_ids = plan_fetches(config, store)
     logger.info("fetching %d sources", len(requests))
-    results = await fetch_feeds(requests, config.ingest.fetch_limits())
-    report.sources = store_entries(
-        config.database_url, results, source_ids, report.run_id, config.ingest.max_age_days
+    report.sources = await fetch_and_store_feeds(
+        config.database_url,
+        requests,
+        config.ingest.fetch_limits(),
+        source_ids,
+        report.run_id,
+        config.ingest.max_age_days,
     )
     finish_ingest(store, report)
     await acreate_table_artifact(

@@ -306,12 +306,14 @@ def demo(
         err.print(f"serving {len(config.sources)} bundled feeds at {base_url}", highlight=False)
         report = _run_pipeline_flow(config, kind="demo")
     _print_run_summary(report)
+    _print_new_developments(config, report.run_id)
     config_arg = f"--config {config_path}"
-    print(f"config:    {config_path}")
-    print(f"database:  {config.database_url}")
-    print(f"articles:  {report.new_articles} new this run")
-    print(f"see them:  storywatch {config_arg} export articles --format json")
-    print(f"health:    storywatch {config_arg} sources status")
+    print(f"config:        {config_path}")
+    print(f"database:      {config.database_url}")
+    print(f"articles:      {report.new_articles} new this run")
+    print(f"developments:  storywatch {config_arg} export developments")
+    print(f"articles:      storywatch {config_arg} export articles --format json")
+    print(f"health:        storywatch {config_arg} sources status")
     if report.fetched == 0:
         raise typer.Exit(EXIT_FAILED)
 
@@ -330,6 +332,7 @@ DEVELOPMENT_FIELDS = [
     "summary",
     "first_seen",
     "articles",
+    "outlets",
     "updates",
     "evidence",
 ]
@@ -357,6 +360,7 @@ def _development_record(development: Any) -> dict[str, Any]:
             {"url": a.url, "title": a.title, "source": a.source, "published": _iso(a.published)}
             for a in development.articles
         ],
+        "outlets": len({a.source for a in development.articles}),  # "reported by N outlets"
         "updates": development.updates,
         "evidence": development.evidence,
     }
@@ -379,8 +383,10 @@ def _print_new_developments(config: Config, run_id: str) -> None:
         store.close()
     err.print(f"{len(new)} new developments", highlight=False)
     for development in new:
+        outlets = len({a.source for a in development.articles})
         err.print(
-            f"  {development.novelty:<6} {development.id}: {development.title}",
+            f"  {development.novelty:<6} {development.id}: {development.title}"
+            f" (reported by {outlets} outlet{'s' if outlets != 1 else ''})",
             highlight=False,
             markup=False,
         )

@@ -21,14 +21,14 @@ import ssl
 import time
 import zlib
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
 import httpx
 from tenacity import (
@@ -57,6 +57,7 @@ from storywatch.fetch_errors import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 FetchStatus = Literal["ok", "not_modified", "error"]
 
@@ -453,16 +454,38 @@ async def fetch_all(requests: Sequence[FetchRequest], limits: FetchLimits) -> li
         )
 
 
+async def fetch_as_completed(
+    requests: Sequence[FetchRequest], limits: FetchLimits
+) -> AsyncIterator[FetchResult]:
+    """Fetch every source concurrently, yielding each result as soon as it is in, so the
+    caller can parse and store early feeds while later ones are still downloading."""
+    slots = _Slots(limits)
+    async with _make_client(limits) as client:
+        tasks = [asyncio.create_task(_fetch_source(client, r, limits, slots)) for r in requests]
+        try:
+            for next_done in asyncio.as_completed(tasks):
+                yield await next_done
+        finally:  # the caller stopped early (an error, a cancelled run): stop the rest too
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+
 def fetch_sources(requests: Sequence[FetchRequest], limits: FetchLimits) -> list[FetchResult]:
     """Blocking wrapper of ``fetch_all`` for synchronous callers (CLI, Prefect tasks, threads)."""
+    return run_blocking(fetch_all(requests, limits))
+
+
+def run_blocking(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` to the end from synchronous code, even code called inside a running
+    event loop (where asyncio.run refuses to start): then on a helper thread's own loop (this
+    blocks the caller's loop, as any sync call would)."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(fetch_all(requests, limits))
-    # Called from inside a running event loop, where asyncio.run refuses to start: run our own
-    # loop on a helper thread (this blocks the caller's loop, as any sync call would).
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="storywatch-fetch") as pool:
-        return pool.submit(asyncio.run, fetch_all(requests, limits)).result()
+        return asyncio.run(coroutine)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="storywatch-loop") as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def _make_client(limits: FetchLimits) -> httpx.AsyncClient:

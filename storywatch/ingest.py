@@ -1,25 +1,32 @@
 """Ingest: the runner that puts fetch -> parse -> normalise -> store in their fixed order.
 
-Deciding and doing are split: ``plan_fetches`` reads the store, ``fetch.fetch_sources`` does the
-network I/O, ``process_fetches`` parses and stores each source on its own. One source's failure
-stays in its ``SourceReport``; the run goes on. The Prefect flow calls these same functions
+Deciding and doing are split: ``plan_fetches`` reads the store, ``fetch_and_store`` streams each
+feed from the network through parsing into the store, each source on its own. One source's
+failure stays in its ``SourceReport``; the run goes on. The Prefect flow calls these same functions
 as tasks; ``ingest_once`` is the plain runner for library use and tests.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import multiprocessing
 import os
 import uuid
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from storywatch import dedupe
 from storywatch.config import Config
-from storywatch.fetch import FetchRequest, FetchResult, fetch_sources
+from storywatch.fetch import (
+    FetchLimits,
+    FetchRequest,
+    FetchResult,
+    fetch_as_completed,
+    run_blocking,
+)
 from storywatch.normalise import Article, normalise_feed
 from storywatch.parse import ParseError, parse_feed
 from storywatch.schema import FetchRow, utcnow
@@ -121,23 +128,37 @@ def parse_fetched(result: FetchResult, max_age_days: float | None) -> ParseOutco
     return ParseOutcome(articles=articles, entries=len(feed.entries), note=note)
 
 
-def parse_all(
-    results: Sequence[FetchResult], max_age_days: float | None, workers: int | None = None
-) -> list[ParseOutcome]:
-    """Parse every fetched body; large batches use a process pool (parsing is CPU-bound)."""
-    total = sum(len(r.content or b"") for r in results)
-    workers = workers if workers is not None else (os.cpu_count() or 1)
-    if workers <= 1 or total < PARALLEL_PARSE_MIN_BYTES:
-        return [parse_fetched(r, max_age_days) for r in results]
-    # forkserver, not fork: the caller (Prefect) runs threads, and forking a process while
-    # another thread holds a lock (logging, HTTP pools) can deadlock the child.
-    context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        return list(pool.map(parse_fetched, results, [max_age_days] * len(results), chunksize=4))
+class _Parsers:
+    """Where fetched bodies are parsed (CPU-bound): in the store thread while the run is small,
+    in worker processes once ``PARALLEL_PARSE_MIN_BYTES`` have arrived (a pool costs ~0.3 s to
+    start, which only a big run wins back)."""
+
+    def __init__(self, max_age_days: float | None, workers: int, inline: Executor) -> None:
+        self._max_age_days = max_age_days
+        self._workers = workers
+        self._inline = inline
+        self._pool: ProcessPoolExecutor | None = None
+        self._bytes = 0
+
+    async def parse(self, result: FetchResult) -> ParseOutcome:
+        self._bytes += len(result.content or b"")
+        if self._pool is None and self._workers > 1 and self._bytes >= PARALLEL_PARSE_MIN_BYTES:
+            # forkserver, not fork: Prefect runs threads here, and forking while another thread
+            # holds a lock (logging, HTTP pools) can deadlock the child.
+            context = multiprocessing.get_context("forkserver")
+            self._pool = ProcessPoolExecutor(max_workers=self._workers, mp_context=context)
+        executor = self._pool or self._inline
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(executor, parse_fetched, result, self._max_age_days)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def process_fetches(
-    results: Sequence[FetchResult],
+async def fetch_and_store(
+    requests: Sequence[FetchRequest],
+    limits: FetchLimits,
     store: Store,
     source_ids: dict[str, int],
     *,
@@ -145,14 +166,19 @@ def process_fetches(
     max_age_days: float | None = None,
     workers: int | None = None,
 ) -> list[SourceReport]:
-    """Parse and store each fetched source, one transaction each; skip ones already saved
-    for this run (a retried task does not count a source twice)."""
+    """Fetch, parse and store as a stream: each feed is parsed as soon as it arrives and stored
+    as soon as it is parsed (one transaction per source, in one writer thread), so downloading,
+    parsing and writing overlap on every core. Sources already recorded for ``run_id`` (a
+    retried task) are not fetched again; one source's failure stays in its report."""
     done = store.recorded_sources(run_id)
-    todo = [r for r in results if r.source not in done]
-    outcomes = parse_all(todo, max_age_days, workers)
     reports = {name: _report_from_row(name, row) for name, row in done.items()}
     quiet: list[FetchRecord] = []  # no articles: their health rows share one transaction
-    for result, outcome in zip(todo, outcomes, strict=True):
+    loop = asyncio.get_running_loop()
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="storywatch-store")
+    parsers = _Parsers(max_age_days, workers or os.cpu_count() or 1, inline=writer)
+
+    async def settle(result: FetchResult) -> None:
+        outcome = await parsers.parse(result)
         record = FetchRecord(
             result,
             outcome.articles,
@@ -161,15 +187,24 @@ def process_fetches(
             outcome.error,
             outcome.note,
         )
+        new = 0
         if outcome.articles:
-            new = len(store.save_fetch(record, source_ids, run_id))
+            saved = await loop.run_in_executor(writer, store.save_fetch, record, source_ids, run_id)
+            new = len(saved)
         else:
             quiet.append(record)
-            new = 0
         reports[result.source] = _report(result, outcome, new)
         _log_source(reports[result.source])
-    store.save_fetches(quiet, source_ids, run_id)
-    return [reports[r.source] for r in results]
+
+    try:
+        todo = [r for r in requests if r.source not in done]
+        settling = [asyncio.create_task(settle(r)) async for r in fetch_as_completed(todo, limits)]
+        await asyncio.gather(*settling)
+        await loop.run_in_executor(writer, store.save_fetches, quiet, source_ids, run_id)
+    finally:
+        parsers.close()
+        writer.shutdown(wait=True)
+    return [reports[r.source] for r in requests if r.source in reports]
 
 
 def ingest_once(
@@ -180,14 +215,16 @@ def ingest_once(
     report = IngestReport(run_id=new_run_id(), started_at=utcnow())
     store.start_run(report.run_id, kind, report.started_at)
     requests, source_ids = plan_fetches(config, store)
-    results = fetch_sources(requests, config.ingest.fetch_limits())
-    report.sources = process_fetches(
-        results,
-        store,
-        source_ids,
-        run_id=report.run_id,
-        max_age_days=config.ingest.max_age_days,
-        workers=workers,
+    report.sources = run_blocking(
+        fetch_and_store(
+            requests,
+            config.ingest.fetch_limits(),
+            store,
+            source_ids,
+            run_id=report.run_id,
+            max_age_days=config.ingest.max_age_days,
+            workers=workers,
+        )
     )
     finish_ingest(store, report)
     cluster_new_articles(store)

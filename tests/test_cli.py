@@ -141,6 +141,12 @@ def test_demo_runs_offline_and_says_where_everything_went(
         "--config", str(tmp_path / "demo" / "sources.yaml"), "export", "articles", cwd=tmp_path
     )
     assert len(json.loads(exported.stdout)) >= 30
+    developments = storywatch(
+        "--config", str(tmp_path / "demo" / "sources.yaml"), "export", "developments", cwd=tmp_path
+    )
+    found = json.loads(developments.stdout)
+    assert len(found) >= 5 and all(d["articles"] for d in found)  # the storyline stage ran
+    assert f"{len(found)} new developments" in done.stderr
 
 
 def test_the_library_never_imports_prefect() -> None:
