@@ -53,6 +53,7 @@ class StorylineDetection:
                 "types": ", ".join(d["types"]),
                 "title": d["title"],
                 "articles": len(d["articles"]),
+                "outlets": d["outlets"],
                 "first_seen": d["first_seen"],
             }
             for d in self.developments

@@ -252,3 +252,18 @@ def test_a_seed_with_text_only_detects_nothing_and_does_not_fail(
         assert all(not r for r, _ in store.article_relevance().values())
     finally:
         store.close()
+
+
+def test_the_artifact_table_lists_each_new_development_with_its_outlets(
+    world: World, feed_server: FeedServer
+) -> None:
+    config, open_store = world
+    serve(feed_server, [ITEM_TALKS, ITEM_SWAP], [ITEM_TALKS_REPEAT, ITEM_BAKERY])
+    rows = run_once(config, open_store()).table()
+    assert [(r["types"], r["articles"], r["outlets"]) for r in rows] == [
+        ("meeting", 2, 2),
+        ("prisoner_exchange", 1, 1),
+    ]
+    assert rows[0]["title"] == ITEM_TALKS["title"] and rows[0]["novelty"] == "new"
+    # A second run over the same feeds: nothing new, so the table is empty.
+    assert run_once(config, open_store()).table() == []

@@ -27,7 +27,7 @@ How it decides (see each module's docstring):
   venue, event date (weekday or explicit date) and modality per clause; background clauses
   ("after the clash", "following the call") are dropped.
 - novelty.py: signature matching (types, principals, sides, venue, date, modality): same
-  development, advance of a plan (update) or new.
+  development, advance of a plan (update) or new; a peace plan's days of coverage fold into it.
 - engine.py: an article's title and lead decide: any new or advancing lead candidate makes a
   development (types from the lead and from related sentences); otherwise the article folds
   into the development it repeats (seed ones are known and never alerted).

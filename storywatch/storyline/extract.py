@@ -136,6 +136,9 @@ def extract_sentence(
     modality = _sentence_modality(hits)
     if modality in ("cancelled", "refused"):
         types -= _FULFILMENT_TYPES
+    sides = {a.side for a in actors if a.side}
+    if not lenient and len(sides) < 2 and _find_place(index, main) is None:
+        types.discard("meeting")
     if not types:
         return None
     place = _find_place(index, main)

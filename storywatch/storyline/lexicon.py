@@ -127,18 +127,19 @@ PROPOSAL_TRIGGERS = (
     r"\bplan (?:would|to (?:end|stop|halt)|for ending|for peace)\b",
 )
 
+# A bare prisoner noun is a development only beside a swap or release ("executing captured
+# soldiers" or "prisoners of war held in camps" is not one).
+_HANDOVER = r"(?:swap|exchang|releas|free|return|repatriat|hand(?:ed|s|ing)? over|transfer)\w*"
+_CAPTIVE = r"(?:prisoners?|pows?|prisoners? of war|detainees?|captives)"
 PRISONER_TRIGGERS = (
-    r"\bprisoners?\b",
-    r"\bpows?\b",
-    r"\bprisoner[- ]of[- ]war\b",
+    r"\b" + _HANDOVER + r"\b[^.;]{0,80}?\b" + _CAPTIVE + r"\b",
+    r"\b" + _CAPTIVE + r"\b(?=[^.;]{0,80}\b" + _HANDOVER + r"\b)",
     r"\b(?:prisoner|pow|captive|detainee|body|bodies)[- ]swaps?\b",
     r"\bswap(?:s|ped|ping)?\b(?![^.]{0,40}\b(?:territor|land|debt|currency|asset))"
     r"(?=[^.]{0,80}\b(?:prisoners?|pows?|captives?|detainees?|soldiers|servicemen|bodies|"
     r"citizens?|nationals?|freed|released|\d+))",
     r"\b(?:exchange|exchanged|exchanges) (?:of )?(?:\d+ )?(?:prisoners|detainees|captives|"
     r"bodies|servicemen|soldiers)\b",
-    r"\bdetainees?\b",
-    r"\bcaptives\b",
     r"\b(?:freed|released|frees|releases|return(?:ed|s)? home)\b(?=[^.]{0,100}\b(?:exchange|"
     r"swap|prison|jail|custody|sentence|soldiers|servicemen|defenders|detain))",
     r"\b(?:bodies) (?:of \w+ )?(?:[\w.'-]+ ){0,2}(?:returned|repatriated|handed over)\b",
@@ -241,12 +242,17 @@ MODALITY_CUES: dict[str, re.Pattern[str]] = {
         r"not signed|fell through|scaled back|downgraded|shelved|delayed indefinitely)\b"
     ),
     "refused": re.compile(
-        r"\b(?:reject(?:s|ed|ing)?|refus(?:e|ed|es|al|ing)|declin(?:e|ed|es)|rule[sd]? out|"
+        r"\b(?:reject(?:s|ed|ing)?|refus(?:e|ed|es|al|ing)|rule[sd]? out|"
+        # "declined to say" is no refusal of anything
+        r"declin(?:e|ed|es)(?! to (?:say|comment|confirm|disclose|elaborate|specify|name|"
+        r"answer|discuss|give details))|"
         r"turn(?:ed|s)? down|rebuff(?:ed|s)?|dismiss(?:ed|es)|did not accept|not accept|"
         r"would not accept|won't accept|never (?:accept|recogni[sz]e|give))\b"
     ),
     "planned": re.compile(
         r"\b(?:will|'ll|to meet|is to|are to|due to|due in|set to|expected to|scheduled|"
+        r"expect(?:s|ed)? (?:[\w.'-]+ ){1,5}to (?:attend|join|come|meet|take part|travel)|"
+        r"awaits?|awaiting|"
         r"planned|plans? to|would (?:begin|start|meet|take place|be held|travel|visit)|"
         r"next week|this week|later this week|in the coming days|upcoming|heading to|"
         r"headed to|heads? to|to travel|to visit|agreed to meet|invited|would probably|probably|"

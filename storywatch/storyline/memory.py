@@ -134,6 +134,7 @@ class Development:
             "summary": self.summary,
             "first_seen": self.first_seen,
             "articles": [a.to_dict() for a in self.articles],
+            "outlets": len({a.source for a in self.articles}),
             "evidence": [
                 {"sentence": e.sentence, "terms": list(e.terms), "actors": list(e.actors)}
                 for e in self.evidence
@@ -143,7 +144,7 @@ class Development:
 
     def to_dict(self) -> dict[str, Any]:
         data = self.export("")
-        del data["storyline"]
+        del data["storyline"], data["outlets"]
         data["origin"] = self.origin
         data["signatures"] = [s.to_dict() for s in self.signatures]
         return data

@@ -5,7 +5,8 @@ their dates fall within a couple of days, and their principals agree (no side is
 by different named people: Trump-Putin is not Trump-Zelenskiy; a meeting with a new guest is
 not the last meeting). A candidate ADVANCES a memory signature when the memory holds a plan or
 proposal and the candidate reports it held, cancelled or refused, or pins down a place or date
-the plan lacked. Everything else is NEW.
+the plan lacked. A peace plan (proposal only) is one development through days of coverage:
+its reactions and leaks fold into it whatever their modality. Everything else is NEW.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ NEGATIVE = frozenset({"cancelled", "refused"})
 HELD_TOLERANCE_DAYS = 2  # coverage of one event spreads over a day or two
 PLAN_MEMORY_DAYS = 30  # a plan not acted on for a month is stale
 SAME_THRESHOLD = 3.0
+PARTICIPANT_TYPES = frozenset({"meeting", "agreement", "prisoner_exchange"})
+PLAN_TYPES = frozenset({"proposal"})
+PLAN_DISCUSSION_DAYS = 4  # a plan's coverage (leaks, answers, counter-drafts) runs for days
 _COUNTRY_NAMES = {names[0] for names in COUNTRIES.values()} | {"Saudi Arabia", "Black Sea"}
 
 
@@ -91,8 +95,10 @@ def relate(
     shared = new.types & old.types
     if not shared or not _places_agree(new, old) or _principals_differ(new, old, parties):
         return None
-    if _parties_differ(new, old) or _objects_differ(new, old, shared):
+    if _parties_differ(new, old, shared) or _objects_differ(new, old, shared):
         return None
+    if shared == PLAN_TYPES:
+        return _same_plan(new, old, shared)
     timing = _timing(new, old)
     if timing is None:
         return None
@@ -107,6 +113,25 @@ def relate(
     if relation == "advance":
         return ("advance", score) if score >= SAME_THRESHOLD - 1.0 else None
     return ("same", score) if score >= SAME_THRESHOLD else None
+
+
+def _same_plan(
+    new: Signature, old: Signature, shared: frozenset[str]
+) -> tuple[Relation, float] | None:
+    """A peace plan stays one development while it is discussed: later reports of it (its
+    leaked terms, who drafted it, a party's answer) are reactions, whatever their modality,
+    unless they name a different place or proposer."""
+    gap = (new.when - old.when).days
+    if not 0 <= gap <= PLAN_DISCUSSION_DAYS:
+        return None
+    score = (
+        2.0 * len(shared) / len(new.types | old.types)
+        + _place_score(new, old)
+        + _person_score(new, old)
+        + _jaccard(new.sides, old.sides)
+        + {0: 1.0, 1: 0.5}.get(gap, 0.0)
+    )
+    return ("same", score) if score >= SAME_THRESHOLD - 0.5 else None
 
 
 def _timing(new: Signature, old: Signature) -> tuple[Relation, float] | None:
@@ -184,8 +209,12 @@ def _side_persons(signature: Signature, side: str) -> frozenset[str]:
     return frozenset(p for p in signature.persons if p.split(":", 1)[0] == side)
 
 
-def _parties_differ(new: Signature, old: Signature) -> bool:
-    """Each names a side the other lacks: a different set of participants."""
+def _parties_differ(new: Signature, old: Signature, shared: frozenset[str]) -> bool:
+    """Each names a side the other lacks: a different set of participants. Only for what
+    has participants (who met, who signed, who swapped); a truce or a plan is between the
+    parties at war whoever an outlet quotes on it."""
+    if not shared & PARTICIPANT_TYPES:
+        return False
     if len(new.sides) < 2 or len(old.sides) < 2:
         return False
     return bool(new.sides - old.sides) and bool(old.sides - new.sides)
