@@ -280,7 +280,10 @@ def _semantic_problems(config: Config, name: str, lines: dict[tuple, int]) -> li
             load_seed(config.seed_path(storyline))
         except SeedError as exc:
             line = lines.get(("storylines", index, "seed"))
-            problems.append(ConfigProblem(name, line, f"storylines[{index}].seed: {exc}"))
+            problems.extend(
+                ConfigProblem(name, line, f"storylines[{index}].seed: {problem}")
+                for problem in exc.problems
+            )
     return problems
 
 

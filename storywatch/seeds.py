@@ -27,7 +27,12 @@ DEVELOPMENT_TYPES = (
 
 
 class SeedError(Exception):
-    """The seed file is missing or malformed (the message says which and why)."""
+    """The seed file is missing or malformed. ``problems`` lists every one found, each as
+    "<seed path>:<line>: <what>" when the line is known; the message joins them."""
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = list(problems)
 
 
 class SeedActor(BaseModel):
@@ -75,32 +80,73 @@ def split_front_matter(document: str) -> tuple[str | None, str]:
 
 
 def load_seed(path: Path) -> Seed:
+    """Read and validate a seed; SeedError lists every problem with its line in the seed."""
     try:
         document = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SeedError(f"seed file not found: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SeedError(f"cannot read seed file {path}: {exc}") from None
-    front, body = split_front_matter(document)
+    try:
+        front, body = split_front_matter(document)
+    except SeedError as exc:
+        raise SeedError(f"{path}:1: {exc}") from None
     raw: dict[str, Any] = {}
+    node: yaml.Node | None = None
     if front is not None:
         try:
+            node = yaml.compose(front, Loader=yaml.SafeLoader)
             loaded = yaml.safe_load(front)
         except yaml.YAMLError as exc:
-            raise SeedError(f"{path}: front matter is not valid YAML: {exc}") from None
+            mark = getattr(exc, "problem_mark", None)
+            where = f"{path}:{mark.line + 2}" if mark is not None else str(path)
+            problem = getattr(exc, "problem", None) or str(exc)
+            raise SeedError(f"{where}: front matter is not valid YAML: {problem}") from None
         if loaded is not None and not isinstance(loaded, dict):
-            raise SeedError(f"{path}: front matter must be a mapping")
+            raise SeedError(f"{path}:2: front matter must be a mapping")
         raw = loaded or {}
+    problems: list[str] = []
+    meta = SeedFrontMatter()
     try:
         meta = SeedFrontMatter.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        raise SeedError(f"{path}: front matter: {problems}") from None
-    unknown = sorted(set(meta.types) - set(DEVELOPMENT_TYPES))
+        for error in exc.errors():
+            loc = tuple(error["loc"])
+            where = ".".join(str(part) for part in loc)
+            problems.append(f"{path}:{_line(node, loc)}: front matter: {where}: {error['msg']}")
+    types = raw.get("types")
+    unknown = (
+        sorted(set(map(str, types)) - set(DEVELOPMENT_TYPES)) if isinstance(types, list) else []
+    )
     if unknown:
-        raise SeedError(f"{path}: unknown development types {unknown}")
+        problems.append(
+            f"{path}:{_line(node, ('types',))}: unknown development types {unknown}"
+            f" (known: {', '.join(DEVELOPMENT_TYPES)})"
+        )
     if not body.strip():
-        raise SeedError(f"{path}: the seed has no text")
+        problems.append(f"{path}: the seed has no text")
+    if problems:
+        raise SeedError(*problems)
     return Seed(path=path, meta=meta, text=body.strip(), raw_front_matter=raw)
+
+
+def _line(node: yaml.Node | None, loc: tuple[Any, ...]) -> int:
+    """Line in the seed file of the front-matter value at ``loc`` (the nearest enclosing one
+    found); the front matter starts on the file's line 2."""
+    line = node.start_mark.line if node is not None else 0
+    for part in loc:
+        child = None
+        if isinstance(node, yaml.MappingNode):
+            child = next((v for k, v in node.value if k.value == str(part)), None)
+            key = next((k for k, _ in node.value if k.value == str(part)), None)
+            if key is not None:
+                line = key.start_mark.line
+        elif (
+            isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
+        ):
+            child = node.value[part]
+            line = child.start_mark.line
+        if child is None:
+            break
+        node = child
+    return line + 2

@@ -82,6 +82,8 @@ def test_run_detects_then_export_dismiss_and_redetect(
         },
     ]
     assert talks["evidence"] and talks["evidence"][0]["sentence"]
+    assert talks["outlets"] == 2 and swap["outlets"] == 1  # "reported by N outlets"
+    assert "(reported by 2 outlets)" in done.stderr
 
     rows = list(csv.DictReader(io.StringIO(export(config, "developments", "csv"))))
     assert [r["id"] for r in rows] == [talks["id"], swap["id"]]
@@ -157,3 +159,24 @@ def test_export_developments_on_an_empty_database_is_an_empty_list(
     config = write_story_config(tmp_path, {"Alpha": feed_server.url("/alpha.xml")})
     assert json.loads(export(config, "developments")) == []
     assert export(config, "developments", "csv").startswith("id,storyline,types,novelty,")
+
+
+def test_check_lists_every_seed_problem_with_its_line(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    config = write_story_config(tmp_path, {"Alpha": feed_server.url("/alpha.xml")})
+    seed = tmp_path / "seeds" / "truce.md"
+    good = seed.read_text(encoding="utf-8")
+    ok = storywatch("--config", str(config), "check", cwd=Path("/"))
+    assert ok.returncode == 0, ok.stderr
+    seed.write_text(
+        good.replace("side: ukraine}", "sidee: ukraine}", 1).replace(
+            "topics: [peace talks]", "topics: [peace talks]\ntypes: [meeting, picnic]"
+        ),
+        encoding="utf-8",
+    )
+    bad = storywatch("--config", str(config), "check", cwd=Path("/"))
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert "2 problems" in bad.stderr
+    assert f"{seed}:8: front matter: actors.2.sidee" in bad.stderr
+    assert f"{seed}:14: unknown development types ['picnic']" in bad.stderr
