@@ -1,6 +1,7 @@
 """Measure the storyline engine on a labelled corpus (and look at unlabelled real items).
 
     python bench/storyline_eval.py                         # devset through the REAL pipeline
+    python bench/storyline_eval.py --runs 10               # 10 runs over feeds growing by date
     python bench/storyline_eval.py --in-process            # engine only, no server/database
     python bench/storyline_eval.py --details               # + misses, extra alerts, type errors
     python bench/storyline_eval.py --export-dir DIR        # score saved exports:
@@ -28,6 +29,7 @@ import functools
 import http.server
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -37,8 +39,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import feedparser
 
@@ -232,32 +236,83 @@ def run_storywatch(config: Path, *args: str) -> subprocess.CompletedProcess[str]
     return done
 
 
+def item_dates(corpus: Path) -> list[datetime]:
+    """Every item's publication date across the corpus feeds, sorted."""
+    dates = [
+        parsedate_to_datetime(item.findtext("pubDate") or "")
+        for feed in sorted((corpus / "feeds").glob("*.xml"))
+        for item in ElementTree.parse(feed).iter("item")
+    ]
+    return sorted(dates)
+
+
+def run_cutoffs(corpus: Path, runs: int) -> list[datetime | None]:
+    """``runs`` chronological slices of equal item counts: run k sees the items published up
+    to cutoff k (None: everything), as a feed grows between scheduled runs."""
+    dates = item_dates(corpus)
+    cuts: list[datetime | None] = [dates[len(dates) * k // runs - 1] for k in range(1, runs)]
+    return [*cuts, None]
+
+
+def write_feeds_until(corpus: Path, served: Path, cutoff: datetime | None, stamp: float) -> None:
+    """The corpus feeds as they stood at ``cutoff`` (items published later left out), with a
+    fresh modification time so conditional GETs see the change."""
+    served.mkdir(parents=True, exist_ok=True)
+    for feed in sorted((corpus / "feeds").glob("*.xml")):
+        target = served / feed.name
+        if cutoff is None:  # the corpus file itself, byte for byte
+            shutil.copyfile(feed, target)
+            os.utime(target, (stamp, stamp))
+            continue
+        tree = ElementTree.parse(feed)
+        channel = tree.getroot().find("channel")
+        assert channel is not None, feed
+        for item in list(channel.iter("item")):
+            if cutoff and parsedate_to_datetime(item.findtext("pubDate") or "") > cutoff:
+                channel.remove(item)
+        tree.write(target, encoding="utf-8", xml_declaration=True)
+        os.utime(target, (stamp, stamp))
+
+
 def run_pipeline(
-    corpus: Path, seed: Path, keep: Path | None = None
+    corpus: Path, seed: Path, keep: Path | None = None, runs: int = 1
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, str]]:
-    """`storywatch run` then both exports, in a temporary folder (or ``keep``)."""
+    """`storywatch run` (once, or ``runs`` times over growing feeds: the memory carries the
+    earlier runs' developments) then both exports, in a temporary folder (or ``keep``)."""
     folder = keep or Path(tempfile.mkdtemp(prefix="storywatch-eval-"))
     folder.mkdir(parents=True, exist_ok=True)
+    served = folder / "served"
+    seconds: list[float] = []
+    new_per_run: list[str] = []
     try:
-        with serve_folder(corpus / "feeds") as base_url:
+        with serve_folder(served) as base_url:
             config = write_pipeline_config(folder, base_url, corpus, seed)
-            started = time.perf_counter()
-            run_storywatch(config, "run", "--no-email")
-            run_seconds = time.perf_counter() - started
+            for k, cutoff in enumerate(run_cutoffs(corpus, runs)):
+                write_feeds_until(corpus, served, cutoff, time.time() - 3600 + 60 * k)
+                started = time.perf_counter()
+                done = run_storywatch(config, "run", "--no-email")
+                seconds.append(time.perf_counter() - started)
+                found = re.findall(r"^(\d+) new developments$", done.stderr, re.MULTILINE)
+                new_per_run.append(found[-1] if found else "?")
         alerts = json.loads(run_storywatch(config, "export", "developments").stdout)
         verdicts = json.loads(run_storywatch(config, "export", "articles").stdout)
     finally:
         if keep is None:
             shutil.rmtree(folder, ignore_errors=True)
-    extra = {
-        "articles (stored by the pipeline)": str(len(verdicts)),
-        "`storywatch run` wall time, s (Prefect start-up included)": f"{run_seconds:.1f}",
-    }
+    extra = {"articles (stored by the pipeline)": str(len(verdicts))}
+    if runs == 1:
+        extra["`storywatch run` wall time, s (Prefect start-up included)"] = f"{seconds[0]:.1f}"
+    else:
+        extra["runs over growing feeds"] = str(runs)
+        extra["new developments reported per run"] = " + ".join(new_per_run)
+        extra["`storywatch run` wall time per run, s (mean)"] = f"{sum(seconds) / runs:.1f}"
     return alerts, verdicts, extra
 
 
-def evaluate_pipeline(corpus: Path, seed: Path, details: bool, keep: Path | None) -> str:
-    alerts, verdicts, extra = run_pipeline(corpus, seed, keep)
+def evaluate_pipeline(
+    corpus: Path, seed: Path, details: bool, keep: Path | None, runs: int = 1
+) -> str:
+    alerts, verdicts, extra = run_pipeline(corpus, seed, keep, runs)
     return scored_table(alerts, verdicts, load_labels(corpus), extra, details)
 
 
@@ -325,6 +380,9 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=SHARED / "devset")
     parser.add_argument("--in-process", action="store_true", help="engine only (old mode)")
     parser.add_argument("--keep", type=Path, help="pipeline mode: keep config + db here")
+    parser.add_argument(
+        "--runs", type=int, default=1, help="pipeline mode: N runs over feeds growing by date"
+    )
     parser.add_argument("--export-dir", type=Path)
     parser.add_argument("--realdata", type=Path)
     parser.add_argument("--sample", type=int, default=400)
@@ -341,7 +399,7 @@ def main() -> None:
     if args.in_process:
         print(evaluate_devset(storyline, args.corpus, args.details))
         return
-    table = evaluate_pipeline(args.corpus, args.seed, args.details, args.keep)
+    table = evaluate_pipeline(args.corpus, args.seed, args.details, args.keep, args.runs)
     print(table)
     if args.write_results:
         write_results(table, evaluate_devset(storyline, args.corpus, details=False))
