@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 
 # Below this many bytes to parse, a process pool costs more than it saves.
 PARALLEL_PARSE_MIN_BYTES = 2 * 1024 * 1024
+# From this many sources, start the parse workers before fetching (big runs only: small ones
+# would pay the pool's start-up for nothing).
+PARALLEL_PARSE_MIN_SOURCES = 50
 
 
 @dataclass
@@ -130,30 +133,48 @@ def parse_fetched(result: FetchResult, max_age_days: float | None) -> ParseOutco
 
 class _Parsers:
     """Where fetched bodies are parsed (CPU-bound): in the store thread while the run is small,
-    in worker processes once ``PARALLEL_PARSE_MIN_BYTES`` have arrived (a pool costs ~0.3 s to
-    start, which only a big run wins back)."""
+    in worker processes once the run proves big (``PARALLEL_PARSE_MIN_*``). The pool starts on
+    a helper thread (~0.5 s: the forkserver imports the parse stage once, workers fork warm);
+    bodies arriving meanwhile are parsed in the store thread rather than waiting for it."""
 
     def __init__(self, max_age_days: float | None, workers: int, inline: Executor) -> None:
         self._max_age_days = max_age_days
         self._workers = workers
         self._inline = inline
-        self._pool: ProcessPoolExecutor | None = None
+        self._starting: asyncio.Task[ProcessPoolExecutor] | None = None
         self._bytes = 0
+
+    def start_pool(self) -> None:
+        if self._starting is None and self._workers > 1:
+            self._starting = asyncio.create_task(asyncio.to_thread(self._make_pool))
+
+    def _make_pool(self) -> ProcessPoolExecutor:
+        # forkserver, not fork: Prefect runs threads here, and forking while another thread
+        # holds a lock (logging, HTTP pools) can deadlock the child.
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["storywatch.ingest"])
+        pool = ProcessPoolExecutor(max_workers=self._workers, mp_context=context)
+        for started in [pool.submit(int) for _ in range(self._workers)]:
+            started.result()  # every worker is up: the first real body does not wait
+        return pool
+
+    def _ready_pool(self) -> ProcessPoolExecutor | None:
+        if self._starting is None or not self._starting.done():
+            return None
+        return self._starting.result()
 
     async def parse(self, result: FetchResult) -> ParseOutcome:
         self._bytes += len(result.content or b"")
-        if self._pool is None and self._workers > 1 and self._bytes >= PARALLEL_PARSE_MIN_BYTES:
-            # forkserver, not fork: Prefect runs threads here, and forking while another thread
-            # holds a lock (logging, HTTP pools) can deadlock the child.
-            context = multiprocessing.get_context("forkserver")
-            self._pool = ProcessPoolExecutor(max_workers=self._workers, mp_context=context)
-        executor = self._pool or self._inline
+        if self._bytes >= PARALLEL_PARSE_MIN_BYTES:
+            self.start_pool()
+        executor = self._ready_pool() or self._inline
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(executor, parse_fetched, result, self._max_age_days)
 
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+    async def close(self) -> None:
+        if self._starting is not None:
+            pool = await self._starting
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 async def fetch_and_store(
@@ -167,42 +188,49 @@ async def fetch_and_store(
     workers: int | None = None,
 ) -> list[SourceReport]:
     """Fetch, parse and store as a stream: each feed is parsed as soon as it arrives and stored
-    as soon as it is parsed (one transaction per source, in one writer thread), so downloading,
-    parsing and writing overlap on every core. Sources already recorded for ``run_id`` (a
-    retried task) are not fetched again; one source's failure stays in its report."""
+    as soon as it is parsed, so downloading, parsing and writing overlap on every core. One
+    writer thread stores whatever sources are ready in one transaction (a group commit).
+    Sources already recorded for ``run_id`` (a retried task) are not fetched again; one
+    source's failure stays in its report."""
     done = store.recorded_sources(run_id)
     reports = {name: _report_from_row(name, row) for name, row in done.items()}
-    quiet: list[FetchRecord] = []  # no articles: their health rows share one transaction
     loop = asyncio.get_running_loop()
+    parsed: asyncio.Queue[tuple[FetchResult, ParseOutcome] | None] = asyncio.Queue()
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="storywatch-store")
     parsers = _Parsers(max_age_days, workers or os.cpu_count() or 1, inline=writer)
 
-    async def settle(result: FetchResult) -> None:
-        outcome = await parsers.parse(result)
-        record = FetchRecord(
-            result,
-            outcome.articles,
-            outcome.entries,
-            outcome.error_kind,
-            outcome.error,
-            outcome.note,
-        )
-        new = 0
-        if outcome.articles:
-            saved = await loop.run_in_executor(writer, store.save_fetch, record, source_ids, run_id)
-            new = len(saved)
-        else:
-            quiet.append(record)
-        reports[result.source] = _report(result, outcome, new)
-        _log_source(reports[result.source])
+    async def parse(result: FetchResult) -> None:
+        await parsed.put((result, await parsers.parse(result)))
 
+    async def write_ready() -> None:
+        finished = False
+        while not finished:
+            ready = [await parsed.get()]
+            while not parsed.empty():
+                ready.append(parsed.get_nowait())
+            finished = ready[-1] is None
+            batch = [item for item in ready if item is not None]
+            records = [FetchRecord(r, o.articles, o.entries, o.error_kind, o.error, o.note)
+                       for r, o in batch]  # fmt: skip
+            saved = await loop.run_in_executor(
+                writer, store.save_fetches, records, source_ids, run_id
+            )
+            for (result, outcome), new in zip(batch, saved, strict=True):
+                reports[result.source] = _report(result, outcome, len(new))
+                _log_source(reports[result.source])
+
+    writing = asyncio.create_task(write_ready())
     try:
         todo = [r for r in requests if r.source not in done]
-        settling = [asyncio.create_task(settle(r)) async for r in fetch_as_completed(todo, limits)]
-        await asyncio.gather(*settling)
-        await loop.run_in_executor(writer, store.save_fetches, quiet, source_ids, run_id)
+        if len(todo) >= PARALLEL_PARSE_MIN_SOURCES:
+            parsers.start_pool()
+        parsing = [asyncio.create_task(parse(r)) async for r in fetch_as_completed(todo, limits)]
+        await asyncio.gather(*parsing)
+        await parsed.put(None)
+        await writing
     finally:
-        parsers.close()
+        writing.cancel()
+        await parsers.close()
         writer.shutdown(wait=True)
     return [reports[r.source] for r in requests if r.source in reports]
 

@@ -291,12 +291,11 @@ class Store:
 
     def save_fetches(
         self, records: Sequence[FetchRecord], source_ids: dict[str, int], run_id: str | None
-    ) -> None:
-        """Many sources in one transaction: for records with no articles (304s, failures),
-        where a transaction per source would cost more than the writes."""
+    ) -> list[list[int]]:
+        """Several sources in one transaction (a group commit: one commit costs more than a
+        source's writes); per record, the ids of the articles that were new."""
         with self.engine.begin() as conn:
-            for record in records:
-                self._save(conn, record, source_ids, run_id)
+            return [self._save(conn, record, source_ids, run_id) for record in records]
 
     def _save(
         self, conn: Connection, record: FetchRecord, source_ids: dict[str, int], run_id: str | None
