@@ -146,3 +146,33 @@ def test_all_sources_failing_means_nothing_fetched(setup, feed_server) -> None:
     run, _ = setup({"Down": "/x"}, retries=0)
     report = run()
     assert report.fetched == 0 and report.failed == 1
+
+
+def test_a_big_run_parses_in_worker_processes_and_loses_nothing(
+    setup, feed_server, monkeypatch
+) -> None:
+    """From PARALLEL_PARSE_MIN_SOURCES sources the parse pool starts; a broken feed among
+    them still fails alone, and every other entry is stored once."""
+    from storywatch import ingest
+    from storywatch.ingest import PARALLEL_PARSE_MIN_SOURCES
+
+    pools: list[object] = []
+    make_pool = ingest._Parsers._make_pool
+    monkeypatch.setattr(
+        ingest._Parsers, "_make_pool", lambda self: pools.append(make_pool(self)) or pools[-1]
+    )
+
+    count = PARALLEL_PARSE_MIN_SOURCES + 5
+    paths = {f"Feed {n}": f"/f{n}.xml" for n in range(count)}
+    for n in range(count):
+        feed_server.set_feed(f"/f{n}.xml", rss(f"F{n}", news_items(f"feed{n}-", 3)))
+    feed_server.set_feed("/f7.xml", b"<rss><channel><item><title>cut off")
+    run, store = setup(paths, concurrency=8, per_host=8)
+
+    report = run()
+    statuses = by_source(report)
+    assert statuses.pop("Feed 7")[0] == "error"
+    assert set(statuses.values()) == {("ok", 3)} and len(statuses) == count - 1
+    assert store.count_articles() == 3 * (count - 1)
+    assert [s.source for s in report.sources] == list(paths)  # reports in config order
+    assert len(pools) == 1  # the worker pool did start (once)
