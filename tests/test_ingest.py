@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -175,4 +176,4 @@ def test_a_big_run_parses_in_worker_processes_and_loses_nothing(
     assert set(statuses.values()) == {("ok", 3)} and len(statuses) == count - 1
     assert store.count_articles() == 3 * (count - 1)
     assert [s.source for s in report.sources] == list(paths)  # reports in config order
-    assert len(pools) == 1  # the worker pool did start (once)
+    assert len(pools) == (1 if (os.cpu_count() or 1) > 1 else 0)  # the pool started, once
