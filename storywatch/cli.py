@@ -8,6 +8,7 @@ db upgrade) never import Prefect, so they answer in well under a second.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import csv
 import json
 import logging
@@ -458,7 +459,24 @@ def redetect(
 
 
 def main() -> None:
-    app()
+    # Registered first, so it runs last, after every other exit handler (Prefect's log and
+    # event workers flush in theirs): then leave without tearing down the interpreter, which
+    # costs ~0.6 s once Prefect is loaded and serves no purpose in a finished command.
+    exit_code = [1]  # an uncaught exception (its traceback already printed) exits 1
+    atexit.register(_leave_now, exit_code)
+    try:
+        app()
+        exit_code[0] = 0
+    except SystemExit as exc:
+        exit_code[0] = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        raise
+
+
+def _leave_now(exit_code: list[int]) -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(exit_code[0])
 
 
 if __name__ == "__main__":
