@@ -12,15 +12,30 @@ pushed itself), the same context rules (feed, entry, image, source), the same pr
 text post-processing (strip, URI resolution, the latin-1/UTF-8 repair and the windows-1252
 mapping).
 
-Everything outside that model declines: a document that is not well-formed, a DOCTYPE (so no
-entity is ever declared, let alone expanded; no external entity is ever fetched), text that
-would not reach feedparser unchanged (junk before the first tag, control characters, lossy
-decoding), JSON, a root other than ``<rss>`` / Atom 1.0 ``<feed>``, RSS 1.0/RDF, any element
-with a feedparser handler we do not model (``textinput``, ``georss:*``, ``abstract`` ...), any
-element inside a title/summary/content element (feedparser would treat it as inline markup),
-XHTML or binary content types, namespace prefixes that are re-bound or ambiguous, and a few
-other oddities listed at the ``_Decline`` raises. ``tests/test_fastparse.py`` proves on
-../shared/corpus that every accepted file gives the same ``ParsedFeed`` as feedparser.
+Everything outside that model declines (each case is a ``_Decline`` raise below):
+
+- bytes: JSON or an empty body; junk before the first tag; bytes the decoder had to replace;
+  a DOCTYPE (so no entity is ever declared, let alone expanded, and no external entity is
+  ever fetched); a tag longer than 8 KiB; any XML that is not well-formed (expat's error:
+  undefined entities, control characters, unclosed tags, duplicate attributes ...);
+- versions: a root other than ``<rss>`` / ``<feed>`` (RSS 1.0/RDF, CDF), Atom before 1.0,
+  a nested ``<rss>`` or ``<feed>``;
+- elements: any element with a feedparser handler we do not model (``textinput``,
+  ``georss:*``, ``dcterms:valid``, ``cc:license``, ``xhtml:body`` ...) or an unhandled one
+  whose name would overwrite a field; any element inside a title/summary/content element
+  (feedparser would treat it as inline markup); XHTML, base64 or binary content types;
+  ``<image>`` inside an item or source, or with unexpected children; a nested ``<source>``;
+  an item, entry, source or image opened inside an element whose end handler reads the
+  context (feedparser raises KeyError there); CDF/RDF attributes on a channel or item;
+  MathML or SVG;
+- namespaces: a prefix bound to two URIs, one URI used both as default and with a prefix, a
+  known prefix bound to an unknown URI or re-bound to another known one, an xlink declaration;
+- values: ``xml:base`` with no base URL, link text without a link element, an author string
+  feedparser would split at an e-mail address, a ``<width>``/``<height>`` whose text
+  feedparser loses (it then fails on ``int(None)``).
+
+``tests/test_fastparse.py`` proves on ../shared/corpus (and on demo, benchmark, hand-written
+and generated feeds) that every accepted document gives the same ``ParsedFeed`` as feedparser.
 """
 
 from __future__ import annotations
@@ -89,6 +104,12 @@ _KEY_ALIASES |= {"modified_parsed": "updated_parsed", "issued_parsed": "publishe
 _GUARDED_KEYS = frozenset(
     {"id", "link", "links", "title", "summary", "content", "author", "authors", "image"}
     | {"source", "tags", "contributors", "entries", "href", "subtitle", "rights", "info"}
+)
+# Stack names of elements whose feedparser end handler indexes a context key stored by the
+# start handler (``context["tags"]``, ``context["media_credit"][-1]`` ...): the key is missing,
+# and feedparser raises KeyError, when an item, entry, source or image started in between.
+_CONTEXT_READERS = frozenset(
+    {"category", "url", "credit", "rating", "restriction", "license", "media_player"}
 )
 _LINK_ENTITY = re.compile(r"&([A-Za-z0-9_]+);")
 _TAINT = "\x00taint"  # marks an author detail whose name/email feedparser's regex would split
@@ -624,8 +645,18 @@ def _end_channel(r: _Reader) -> None:
     r.infeed = False
 
 
+def _check_context_switch(r: _Reader) -> None:
+    """An item, entry, source or image switches feedparser's context (and its end does not
+    switch back to an enclosing item). Inside an element whose end handler indexes what its
+    start handler stored in the context (``media:thumbnail``, ``category`` ...), the key may
+    then be missing and feedparser raises KeyError: decline."""
+    if any(element in _CONTEXT_READERS for element, _, _ in r.stack):
+        raise _Decline("an item, entry, source or image inside a context-reading element")
+
+
 def _start_item(r: _Reader, attrs: dict[str, str]) -> None:
     _check_container_attrs(attrs)
+    _check_context_switch(r)
     r.entries.append({})
     r.depths.append({})
     r.push("item", False)
@@ -643,6 +674,7 @@ def _end_item(r: _Reader) -> None:
 def _start_image(r: _Reader, attrs: dict[str, str]) -> None:
     if r.inentry or r.insource or r.inimage:
         raise _Decline("<image> inside an item or source")
+    _check_context_switch(r)
     r.feeddata.setdefault("image", {})
     r.inimage = True
     r.title_depth = -1
@@ -827,6 +859,7 @@ def _start_enclosure(r: _Reader, attrs: dict[str, str]) -> None:
 def _start_source(r: _Reader, attrs: dict[str, str]) -> None:
     if r.insource:
         raise _Decline("nested <source>")
+    _check_context_switch(r)
     r.push("source", True)
     r.insource = True
     r.title_depth = -1
