@@ -156,12 +156,15 @@ def parse_feed(
     fp_headers = {"content-type": "application/xml; charset=utf-8", "content-location": url}
     if "content-language" in lowered:
         fp_headers["content-language"] = lowered["content-language"]
-    result = feedparser.parse(
-        io.BytesIO(text.encode("utf-8")),
-        response_headers=fp_headers,
-        sanitize_html=False,
-        resolve_relative_uris=False,
-    )
+    try:
+        result = feedparser.parse(
+            io.BytesIO(text.encode("utf-8")),
+            response_headers=fp_headers,
+            sanitize_html=False,
+            resolve_relative_uris=False,
+        )
+    except Exception as exc:  # feedparser's own bugs (e.g. KeyError on odd nesting): one feed
+        raise ParseError("malformed", f"the feed parser failed on this document: {exc!r}") from exc
     entries = [e for e in map(_feed_entry, result.entries, repeat(now)) if _has_anything(e)]
     if result.bozo:
         notes.append(_describe(result.get("bozo_exception")))

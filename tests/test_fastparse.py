@@ -363,11 +363,13 @@ FEEDPARSER_CRASHES = {
 
 
 @pytest.mark.parametrize("name", sorted(FEEDPARSER_CRASHES))
-def test_feedparser_crash_is_declined(name: str) -> None:
+def test_feedparser_crash_is_declined_and_reported_as_malformed(name: str) -> None:
     data = rss(FEEDPARSER_CRASHES[name])
-    with pytest.raises(KeyError):
-        parse_feed(data, URL, now=NOW, fast_path=False)
     assert fast_parse(data, URL, now=NOW) is None
+    for fast_path in (True, False):  # feedparser's KeyError becomes this feed's ParseError
+        with pytest.raises(ParseError) as caught:
+            parse_feed(data, URL, now=NOW, fast_path=fast_path)
+        assert caught.value.kind == "malformed" and "KeyError" in caught.value.message
 
 
 # -- helpers that must follow feedparser's own -----------------------------------------------
