@@ -276,3 +276,75 @@ class BandRow(Base):
 
     band_key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     article_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+
+
+# -- digests (issue 5): what was composed for whom, and its delivery -------------------------
+#
+# A digest is one storyline's unsent developments for one recipient, rendered once and stored
+# as the exact message (.eml text), so a retry sends the same bytes and the same Message-ID.
+# ``digest_developments`` holds (recipient, development) once: a development joins at most
+# one digest per recipient, whatever runs overlap. ``deliveries`` is the exactly-once ledger:
+# a row is claimed (a conditional UPDATE) before SMTP and confirmed after.
+
+
+class DigestRow(Base):
+    """One composed digest: its message, ready to send (or resend) byte for byte."""
+
+    __tablename__ = "digests"
+    __table_args__ = (Index("ix_digests_storyline_recipient", "storyline", "recipient"),)
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    storyline: Mapped[str] = mapped_column(String(100))
+    recipient: Mapped[str] = mapped_column(String(320))
+    kind: Mapped[str] = mapped_column(String(20))  # developments | heartbeat
+    subject: Mapped[str] = mapped_column(Text)
+    message: Mapped[str] = mapped_column(Text)  # RFC 5322 text, 7-bit (quoted-printable)
+    markdown: Mapped[str] = mapped_column(Text)  # the Prefect artifact's body
+    development_count: Mapped[int] = mapped_column(Integer)
+    run_id: Mapped[str | None] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DigestDevelopmentRow(Base):
+    """A development placed in a digest for one recipient (never in two of theirs)."""
+
+    __tablename__ = "digest_developments"
+    __table_args__ = (
+        UniqueConstraint(
+            "recipient", "development_id", name="uq_digest_developments_recipient_development"
+        ),
+        Index("ix_digest_developments_digest", "digest_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    digest_id: Mapped[str] = mapped_column(
+        String(200), ForeignKey("digests.id", ondelete="CASCADE")
+    )
+    recipient: Mapped[str] = mapped_column(String(320))
+    development_id: Mapped[str] = mapped_column(String(200))
+
+
+class DeliveryRow(Base):
+    """The exactly-once ledger of one digest to one recipient.
+
+    status: pending (never tried, or the last try failed: ``last_error`` says why) ->
+    sending (claimed by ``claim_token`` at ``claimed_at``) -> sent."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("digest_id", "recipient", name="uq_deliveries_digest_recipient"),
+        Index("ix_deliveries_status", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    digest_id: Mapped[str] = mapped_column(
+        String(200), ForeignKey("digests.id", ondelete="CASCADE")
+    )
+    recipient: Mapped[str] = mapped_column(String(320))
+    status: Mapped[str] = mapped_column(String(10))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claim_token: Mapped[str | None] = mapped_column(String(36))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    transport: Mapped[str | None] = mapped_column(String(10))  # smtp | outbox
+    last_error: Mapped[str | None] = mapped_column(Text)

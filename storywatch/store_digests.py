@@ -1,0 +1,280 @@
+"""The store's digest half: SQL for digests, their developments and deliveries.
+
+Kept beside store.py (already long) and used through a ``Store``. Two promises live here:
+
+- a development joins at most one digest per recipient: composing runs under one lock (an
+  advisory lock on PostgreSQL, the write lock on SQLite) and the unique
+  (recipient, development) constraint backs it up;
+- a delivery is sent by one run only: ``claim`` is a conditional UPDATE that one caller wins
+  (status pending -> sending); ``confirm`` and ``release`` only touch a claim they own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import Connection, Table, and_, func, or_, select, text, update
+
+from storywatch.schema import (
+    DeliveryRow,
+    DigestDevelopmentRow,
+    DigestRow,
+    utcnow,
+)
+from storywatch.store import MEMORY, Store, StoredDevelopment
+
+DIGESTS = cast(Table, DigestRow.__table__)
+DIGEST_DEVELOPMENTS = cast(Table, DigestDevelopmentRow.__table__)
+DELIVERIES = cast(Table, DeliveryRow.__table__)
+_PG_DIGEST_LOCK = 4_242_005  # advisory lock id serialising digest composition
+
+
+@dataclass(frozen=True)
+class EarlierDevelopment:
+    """The development an update advances, as the digest names it."""
+
+    id: str
+    title: str
+    first_seen: str  # ISO 8601, as the memory keeps it
+
+
+@dataclass(frozen=True)
+class NewDigest:
+    """A composed digest to store (``digest.compose_digest`` makes them)."""
+
+    id: str
+    storyline: str
+    recipient: str
+    kind: str
+    subject: str
+    message: str
+    markdown: str
+    development_ids: tuple[str, ...]
+    run_id: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class PendingDelivery:
+    """A delivery not yet confirmed, with the exact message to send."""
+
+    id: int
+    digest_id: str
+    storyline: str
+    recipient: str
+    subject: str
+    message: str
+    markdown: str
+    development_count: int
+    attempts: int
+    last_error: str | None
+
+
+class DigestTransaction:
+    """Reads and writes of one composition, in one transaction under the digest lock."""
+
+    def __init__(self, conn: Connection, store: Store) -> None:
+        self.conn = conn
+        self._store = store
+
+    def unsent_developments(self, storyline: str, recipient: str) -> list[StoredDevelopment]:
+        """The storyline's developments (not dismissed) in no digest for ``recipient`` yet."""
+        placed = set(
+            self.conn.scalars(
+                select(DIGEST_DEVELOPMENTS.c.development_id).where(
+                    DIGEST_DEVELOPMENTS.c.recipient == recipient
+                )
+            )
+        )
+        mine = iter_storyline_developments(self._store, storyline)
+        return [d for d in mine if d.id not in placed]
+
+    def earlier_developments(self, storyline: str, ids: set[str]) -> dict[str, EarlierDevelopment]:
+        """Title and date of developments that updates advance (the seed's ones included)."""
+        if not ids:
+            return {}
+        query = select(MEMORY.c.development_id, MEMORY.c.data).where(
+            MEMORY.c.storyline == storyline, MEMORY.c.development_id.in_(sorted(ids))
+        )
+        return {
+            dev_id: EarlierDevelopment(dev_id, data.get("title", ""), data.get("first_seen", ""))
+            for dev_id, data in self.conn.execute(query)
+        }
+
+    def last_digest_at(self, storyline: str, recipient: str) -> datetime | None:
+        return self.conn.scalar(
+            select(func.max(DIGESTS.c.created_at)).where(
+                DIGESTS.c.storyline == storyline, DIGESTS.c.recipient == recipient
+            )
+        )
+
+    def digest_exists(self, digest_id: str) -> bool:
+        found = self.conn.scalar(select(DIGESTS.c.id).where(DIGESTS.c.id == digest_id))
+        return found is not None
+
+    def add_digest(self, digest: NewDigest) -> bool:
+        """Store a digest, its developments and its pending delivery; False when a digest with
+        this id exists already (its delivery is then the one to send)."""
+        inserted = self.conn.scalar(
+            self._store._insert_ignore(DIGESTS)
+            .values(
+                id=digest.id,
+                storyline=digest.storyline,
+                recipient=digest.recipient,
+                kind=digest.kind,
+                subject=digest.subject,
+                message=digest.message,
+                markdown=digest.markdown,
+                development_count=len(digest.development_ids),
+                run_id=digest.run_id,
+                created_at=digest.created_at,
+            )
+            .returning(DIGESTS.c.id)
+        )
+        if inserted is None:  # RETURNING, not rowcount: portable for ON CONFLICT DO NOTHING
+            return False
+        if digest.development_ids:
+            self.conn.execute(
+                DIGEST_DEVELOPMENTS.insert(),
+                [
+                    {"digest_id": digest.id, "recipient": digest.recipient, "development_id": d}
+                    for d in digest.development_ids
+                ],
+            )
+        self.conn.execute(
+            DELIVERIES.insert().values(
+                digest_id=digest.id, recipient=digest.recipient, status="pending", attempts=0
+            )
+        )
+        return True
+
+
+def iter_storyline_developments(store: Store, storyline: str) -> Iterator[StoredDevelopment]:
+    """One storyline's live developments, oldest first (the export's shape). Read on the
+    store's own connection: detection committed them before the digest stage started."""
+    return (d for d in store.iter_developments() if d.storyline == storyline)
+
+
+@contextmanager
+def digest_transaction(store: Store) -> Iterator[DigestTransaction]:
+    """One transaction holding the digest lock: compositions run one after the other."""
+    with store.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_DIGEST_LOCK})
+        else:  # a write first: SQLite takes its write lock before any read (busy_timeout)
+            conn.execute(update(DIGESTS).where(DIGESTS.c.id.is_(None)).values(id=None))
+        yield DigestTransaction(conn, store)
+
+
+def pending_deliveries(store: Store, stale_after: timedelta) -> list[PendingDelivery]:
+    """Deliveries to (re)try: pending ones, and claims older than ``stale_after`` (a run that
+    died mid-send; resending them reuses the Message-ID, so a duplicate is recognisable)."""
+    stale = utcnow() - stale_after
+    query = (
+        select(DELIVERIES, DIGESTS.c.storyline, DIGESTS.c.subject, DIGESTS.c.message)
+        .add_columns(DIGESTS.c.markdown, DIGESTS.c.development_count)
+        .join(DIGESTS, DIGESTS.c.id == DELIVERIES.c.digest_id)
+        .where(_claimable(stale))
+        .order_by(DIGESTS.c.created_at, DELIVERIES.c.id)
+    )
+    with store.engine.connect() as conn:
+        return [
+            PendingDelivery(
+                id=r.id,
+                digest_id=r.digest_id,
+                storyline=r.storyline,
+                recipient=r.recipient,
+                subject=r.subject,
+                message=r.message,
+                markdown=r.markdown,
+                development_count=r.development_count,
+                attempts=r.attempts,
+                last_error=r.last_error,
+            )
+            for r in conn.execute(query)
+        ]
+
+
+def _claimable(stale_before: datetime) -> Any:
+    return or_(
+        DELIVERIES.c.status == "pending",
+        and_(DELIVERIES.c.status == "sending", DELIVERIES.c.claimed_at < stale_before),
+    )
+
+
+def claim_delivery(store: Store, delivery_id: int, token: str, stale_after: timedelta) -> bool:
+    """Take a delivery for sending; True for exactly one of any number of concurrent callers
+    (the UPDATE's WHERE re-checks the status under the row's write lock)."""
+    now = utcnow()
+    with store.engine.begin() as conn:
+        claimed = conn.execute(
+            update(DELIVERIES)
+            .where(DELIVERIES.c.id == delivery_id, _claimable(now - stale_after))
+            .values(
+                status="sending",
+                claim_token=token,
+                claimed_at=now,
+                attempts=DELIVERIES.c.attempts + 1,
+            )
+        )
+    return claimed.rowcount == 1
+
+
+def confirm_delivery(store: Store, delivery_id: int, token: str, transport: str) -> None:
+    """Record a delivery as sent (only the claim's owner can)."""
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(DELIVERIES)
+            .where(DELIVERIES.c.id == delivery_id, DELIVERIES.c.claim_token == token)
+            .values(status="sent", sent_at=utcnow(), transport=transport, last_error=None)
+        )
+
+
+def release_delivery(store: Store, delivery_id: int, token: str, error: str) -> None:
+    """Give a failed delivery back (pending, the error recorded): the next run retries it."""
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(DELIVERIES)
+            .where(DELIVERIES.c.id == delivery_id, DELIVERIES.c.claim_token == token)
+            .values(status="pending", claim_token=None, last_error=error[:2000])
+        )
+
+
+def delivery_statuses(store: Store) -> list[dict[str, Any]]:
+    """Every delivery with its digest, oldest first (tests and `storywatch digest`)."""
+    query = (
+        select(
+            DELIVERIES.c.digest_id,
+            DELIVERIES.c.recipient,
+            DELIVERIES.c.status,
+            DELIVERIES.c.attempts,
+            DELIVERIES.c.transport,
+            DELIVERIES.c.last_error,
+            DELIVERIES.c.sent_at,
+            DIGESTS.c.storyline,
+            DIGESTS.c.subject,
+            DIGESTS.c.development_count,
+            DIGESTS.c.run_id,
+        )
+        .join(DIGESTS, DIGESTS.c.id == DELIVERIES.c.digest_id)
+        .order_by(DIGESTS.c.created_at, DELIVERIES.c.id)
+    )
+    with store.engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def digest_development_ids(store: Store, digest_id: str) -> Sequence[str]:
+    query = select(DIGEST_DEVELOPMENTS.c.development_id).where(
+        DIGEST_DEVELOPMENTS.c.digest_id == digest_id
+    )
+    with store.engine.connect() as conn:
+        return list(conn.scalars(query))
+
+
+def run_deliveries(store: Store, run_id: str) -> list[dict[str, Any]]:
+    """Deliveries of the digests composed by ``run_id`` (what `storywatch run` reports)."""
+    return [r for r in delivery_statuses(store) if r["run_id"] == run_id]
