@@ -1,0 +1,495 @@
+"""Digest stage: choose what each recipient has not been sent, render it, store it to send.
+
+Deciding and rendering are pure (``build_digest``, ``render_digest``, ``build_message``);
+``compose_digests`` is the one runner that reads the store and records each digest, under the
+digest lock, together with its pending delivery (sending is ``storywatch.send``).
+
+    compose_digests(config, store, run_id=...)     # after detection: one digest per
+                                                   # storyline and recipient, all unsent
+    preview_digest(config, store, "ukraine-peace-talks")   # what would be sent, unrecorded
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import logging
+import re
+import textwrap
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+from functools import cache
+from urllib.parse import quote, urlsplit
+from zoneinfo import ZoneInfo
+
+import css_inline
+import jinja2
+import nh3
+
+from storywatch.config import Config, DigestConfig, StorylineConfig
+from storywatch.store import Store, StoredDevelopment
+from storywatch.store_digests import (
+    DigestTransaction,
+    EarlierDevelopment,
+    NewDigest,
+    digest_transaction,
+)
+
+log = logging.getLogger(__name__)
+
+TEXT_WIDTH = 72
+# Section order and headings; a development sits in the section of its first type here.
+TYPE_HEADINGS = {
+    "ceasefire": "Ceasefires",
+    "agreement": "Agreements",
+    "meeting": "Meetings",
+    "concession": "Concessions",
+    "proposal": "Proposals",
+    "prisoner_exchange": "Prisoner exchanges",
+    "sanctions": "Sanctions",
+    "aid": "Aid",
+}
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'“‘(])")
+_SUMMARY_LIMIT = 300
+
+
+# -- the digest as the templates see it ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DigestLink:
+    """One outlet's article. ``url`` is the exported URL, or None when it is not http(s)."""
+
+    url: str | None
+    title: str
+    source: str
+    published: str
+
+
+@dataclass(frozen=True)
+class DigestItem:
+    """One development's block: all text already sanitised to plain text."""
+
+    id: str
+    novelty: str
+    types: list[str]
+    title: str
+    summary: str
+    evidence: str
+    actors: list[str]
+    first_seen: str
+    outlets: int
+    links: list[DigestLink]
+    advances: str | None  # "<title> (<date>)" of the earlier development an update advances
+
+
+@dataclass(frozen=True)
+class DigestSection:
+    heading: str
+    items: list[DigestItem]
+
+
+@dataclass(frozen=True)
+class Digest:
+    """One storyline's digest for one recipient (``kind`` heartbeat: nothing new)."""
+
+    storyline_id: str
+    storyline_title: str
+    recipient: str
+    sender: str
+    created_at: datetime
+    timezone: str
+    kind: str
+    sections: list[DigestSection] = field(default_factory=list)
+    since: str | None = None  # heartbeat: the last digest's date, when there was one
+
+    @property
+    def title(self) -> str:
+        return clean_text(self.storyline_title)
+
+    @property
+    def count(self) -> int:
+        return sum(len(s.items) for s in self.sections)
+
+    @property
+    def development_ids(self) -> tuple[str, ...]:
+        return tuple(item.id for s in self.sections for item in s.items)
+
+    @property
+    def day(self) -> str:
+        return _local(self.created_at, self.timezone).strftime("%-d %b")
+
+    @property
+    def subject(self) -> str:
+        title = self.title
+        if self.kind == "heartbeat":
+            return (
+                f"{title}: nothing new since {self.since}"
+                if self.since
+                else (f"{title}: nothing new ({self.day})")
+            )
+        noun = "development" if self.count == 1 else "developments"
+        return f"{title}: {self.count} new {noun} ({self.day})"
+
+    @property
+    def digest_id(self) -> str:
+        """Stable for the same content: the Message-ID derives from it."""
+        if self.kind == "heartbeat":
+            day = _local(self.created_at, self.timezone).date().isoformat()
+            parts: Iterable[str] = ("heartbeat", self.recipient, day)
+        else:
+            parts = (self.recipient, *self.development_ids)
+        digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+        return f"{self.storyline_id}-{digest}"
+
+
+@dataclass(frozen=True)
+class RenderedDigest:
+    digest: Digest
+    text: str
+    html: str
+    markdown: str
+
+
+# -- deciding: developments -> a digest (pure) ------------------------------------------------
+
+
+def clean_text(value: str) -> str:
+    """Feed text as plain text: tags and their scripts dropped, entities decoded, one line."""
+    stripped = nh3.clean(value or "", tags=set())
+    return " ".join(html.unescape(stripped).split())
+
+
+def safe_url(url: str) -> str | None:
+    """The URL unchanged when it is http(s) with a host, else None (shown without a link)."""
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() in ("http", "https") and parts.hostname and url == url.strip():
+        return url
+    return None
+
+
+def one_sentence(text: str) -> str:
+    first = _SENTENCE_END.split(text, maxsplit=1)[0]
+    return first if len(first) <= _SUMMARY_LIMIT else first[: _SUMMARY_LIMIT - 1].rstrip() + "…"
+
+
+def build_digest(
+    storyline: StorylineConfig,
+    settings: DigestConfig,
+    recipient: str,
+    developments: Sequence[StoredDevelopment],
+    earlier: dict[str, EarlierDevelopment],
+    created_at: datetime,
+) -> Digest:
+    """The digest of ``developments`` for one recipient, grouped by development type."""
+    items: dict[str, list[DigestItem]] = {}
+    for development in developments:
+        section = _section_of(development.types)
+        items.setdefault(section, []).append(_item(development, earlier, settings.timezone))
+    order = [*TYPE_HEADINGS, *sorted(set(items) - set(TYPE_HEADINGS))]
+    sections = [
+        DigestSection(TYPE_HEADINGS.get(t, t.replace("_", " ").capitalize()), items[t])
+        for t in order
+        if t in items
+    ]
+    return Digest(
+        storyline_id=storyline.id,
+        storyline_title=storyline.title,
+        recipient=recipient,
+        sender=settings.sender,
+        created_at=created_at,
+        timezone=settings.timezone,
+        kind="developments",
+        sections=sections,
+    )
+
+
+def build_heartbeat(
+    storyline: StorylineConfig,
+    settings: DigestConfig,
+    recipient: str,
+    last_digest_at: datetime | None,
+    created_at: datetime,
+) -> Digest:
+    since = _local(last_digest_at, settings.timezone).strftime("%-d %b") if last_digest_at else None
+    return Digest(
+        storyline_id=storyline.id,
+        storyline_title=storyline.title,
+        recipient=recipient,
+        sender=settings.sender,
+        created_at=created_at,
+        timezone=settings.timezone,
+        kind="heartbeat",
+        since=since,
+    )
+
+
+def _section_of(types: Sequence[str]) -> str:
+    known = [t for t in TYPE_HEADINGS if t in types]
+    return known[0] if known else (sorted(types)[0] if types else "other")
+
+
+def _item(
+    development: StoredDevelopment, earlier: dict[str, EarlierDevelopment], tz: str
+) -> DigestItem:
+    evidence = development.evidence[0] if development.evidence else {}
+    actors: list[str] = []
+    for entry in development.evidence:
+        actors += [clean_text(a) for a in entry.get("actors", []) if clean_text(a) not in actors]
+    return DigestItem(
+        id=development.id,
+        novelty=development.novelty,
+        types=[TYPE_HEADINGS.get(t, t).rstrip("s").lower() for t in development.types],
+        title=clean_text(development.title),
+        summary=_summary(development),
+        evidence=clean_text(str(evidence.get("sentence", ""))),
+        actors=actors,
+        first_seen=_stamp(development.first_seen, tz),
+        outlets=len({a.source for a in development.articles}),
+        links=[
+            DigestLink(
+                safe_url(a.url), clean_text(a.title), clean_text(a.source), _stamp(a.published, tz)
+            )
+            for a in development.articles
+        ],
+        advances=_advances(development.updates, earlier, tz),
+    )
+
+
+def _summary(development: StoredDevelopment) -> str:
+    """One sentence; empty when it only repeats the headline."""
+    summary = one_sentence(clean_text(development.summary))
+    same = summary.rstrip(" .").casefold() == clean_text(development.title).rstrip(" .").casefold()
+    return "" if same else summary
+
+
+def _advances(update_of: str | None, earlier: dict[str, EarlierDevelopment], tz: str) -> str | None:
+    if not update_of:
+        return None
+    found = earlier.get(update_of)
+    if found is None:
+        return update_of
+    when = _day(found.first_seen, tz)
+    return f"{clean_text(found.title)} ({when})" if when else clean_text(found.title)
+
+
+def _local(moment: datetime, tz: str) -> datetime:
+    return moment.astimezone(ZoneInfo(tz))
+
+
+def _stamp(moment: datetime, tz: str) -> str:
+    return _local(moment, tz).strftime("%-d %b %Y, %H:%M %Z")
+
+
+def _day(iso: str, tz: str) -> str:
+    try:
+        moment = datetime.fromisoformat(iso)
+    except ValueError:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return _local(moment, tz).strftime("%-d %b %Y")
+
+
+# -- rendering (pure) ---------------------------------------------------------------------------
+
+
+@cache
+def _environment(autoescape: bool) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("storywatch", "templates"),
+        autoescape=autoescape,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["wrap"] = wrap_text
+    env.filters["md"] = escape_markdown
+    env.filters["md_url"] = markdown_url
+    return env
+
+
+def wrap_text(text: str, indent: str = "", first: str | None = None) -> str:
+    """Wrap to TEXT_WIDTH columns; URLs are never broken (a long one overflows its line)."""
+    return textwrap.fill(
+        text,
+        width=TEXT_WIDTH,
+        initial_indent=indent if first is None else first,
+        subsequent_indent=indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+
+
+def escape_markdown(text: str) -> str:
+    """Feed text shown literally in a Markdown artifact (no links, emphasis or HTML)."""
+    return re.sub(r"([\\`*_{}\[\]()<>#+!|~])", r"\\\1", text)
+
+
+def markdown_url(url: str) -> str:
+    """A URL safe inside Markdown's ``(...)``: brackets, quotes and spaces percent-encoded
+    (the artifact only; the email keeps the exported URL exactly)."""
+    return quote(url, safe=":/?#@!$&'*+,;=%~-._")
+
+
+_INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
+
+
+def render_digest(digest: Digest) -> RenderedDigest:
+    """Text (72 columns), HTML (CSS inlined, dark-mode rules kept) and the artifact Markdown."""
+    values = {"digest": digest, "subject": digest.subject}
+    text = _environment(False).get_template("digest.txt").render(values)
+    page = _environment(True).get_template("digest.html").render(values)
+    markdown = _environment(False).get_template("digest.md").render(values)
+    return RenderedDigest(digest, text, _INLINER.inline(page), markdown)
+
+
+def build_message(rendered: RenderedDigest) -> EmailMessage:
+    """multipart/alternative (text, then HTML), 7-bit safe; Message-ID from the digest id."""
+    digest = rendered.digest
+    message = EmailMessage()
+    message["Subject"] = digest.subject
+    message["From"] = digest.sender
+    message["To"] = digest.recipient
+    message["Date"] = format_datetime(digest.created_at.astimezone(UTC))
+    message["Message-ID"] = message_id(digest.digest_id, digest.sender)
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-Storywatch-Digest"] = digest.digest_id
+    message.set_content(rendered.text, charset="utf-8", cte="quoted-printable")
+    message.add_alternative(rendered.html, subtype="html", charset="utf-8", cte="quoted-printable")
+    message.set_boundary(f"=_storywatch_{digest.digest_id}")  # same digest, same bytes
+    return message
+
+
+def message_id(digest_id: str, sender: str) -> str:
+    return f"<{digest_id}@{sender.rsplit('@', 1)[-1]}>"
+
+
+# -- the runner: store -> digests with pending deliveries ------------------------------------
+
+
+@dataclass(frozen=True)
+class ComposedDigest:
+    digest_id: str
+    storyline: str
+    recipient: str
+    kind: str
+    developments: int
+
+
+def compose_digests(
+    config: Config,
+    store: Store,
+    *,
+    storylines: Sequence[str] | None = None,
+    run_id: str | None = None,
+    now: datetime | None = None,
+) -> list[ComposedDigest]:
+    """Record one digest per storyline and recipient holding every development not yet in
+    one of theirs (a heartbeat when there is none and the storyline asks for it)."""
+    wanted = [s for s in config.storylines if storylines is None or s.id in storylines]
+    created_at = now or datetime.now(UTC)
+    composed: list[ComposedDigest] = []
+    for storyline in wanted:
+        settings = config.digest_for(storyline)
+        for recipient in settings.to:
+            with digest_transaction(store) as tx:
+                digest = _next_digest(tx, storyline, settings, recipient, created_at)
+                if digest is not None and tx.add_digest(_to_row(digest, run_id)):
+                    composed.append(_composed(digest))
+    for c in composed:
+        log.info(
+            "%s: digest %s for %s (%d developments)",
+            c.storyline,
+            c.digest_id,
+            c.recipient,
+            c.developments,
+        )
+    return composed
+
+
+def _next_digest(
+    tx: DigestTransaction,
+    storyline: StorylineConfig,
+    settings: DigestConfig,
+    recipient: str,
+    created_at: datetime,
+) -> RenderedDigest | None:
+    unsent = tx.unsent_developments(storyline.id, recipient)
+    if unsent:
+        earlier = tx.earlier_developments(storyline.id, {d.updates for d in unsent if d.updates})
+        digest = build_digest(storyline, settings, recipient, unsent, earlier, created_at)
+        return render_digest(digest)
+    if not settings.heartbeat:
+        return None
+    last = tx.last_digest_at(storyline.id, recipient)
+    heartbeat = build_heartbeat(storyline, settings, recipient, last, created_at)
+    if tx.digest_exists(heartbeat.digest_id):  # one heartbeat a day at most
+        return None
+    return render_digest(heartbeat)
+
+
+def _to_row(rendered: RenderedDigest, run_id: str | None) -> NewDigest:
+    digest = rendered.digest
+    return NewDigest(
+        id=digest.digest_id,
+        storyline=digest.storyline_id,
+        recipient=digest.recipient,
+        kind=digest.kind,
+        subject=digest.subject,
+        message=build_message(rendered).as_string(),
+        markdown=rendered.markdown,
+        development_ids=digest.development_ids,
+        run_id=run_id,
+        created_at=digest.created_at,
+    )
+
+
+def _composed(rendered: RenderedDigest) -> ComposedDigest:
+    d = rendered.digest
+    return ComposedDigest(d.digest_id, d.storyline_id, d.recipient, d.kind, d.count)
+
+
+def preview_digest(
+    config: Config, store: Store, storyline_id: str | None = None, now: datetime | None = None
+) -> RenderedDigest:
+    """What the next digest of a storyline would be for its first recipient; nothing recorded
+    (with nothing unsent: the heartbeat form)."""
+    storyline = next((s for s in config.storylines if storyline_id in (None, s.id)), None)
+    if storyline is None:
+        raise KeyError(f"no storyline {storyline_id!r} in {config.path}")
+    settings = config.digest_for(storyline)
+    recipient = settings.to[0] if settings.to else "you@localhost"
+    created_at = now or datetime.now(UTC)
+    with digest_transaction(store) as tx:
+        unsent = tx.unsent_developments(storyline.id, recipient)
+        earlier = tx.earlier_developments(storyline.id, {d.updates for d in unsent if d.updates})
+        last = tx.last_digest_at(storyline.id, recipient)
+    if unsent:
+        return render_digest(
+            build_digest(storyline, settings, recipient, unsent, earlier, created_at)
+        )
+    return render_digest(build_heartbeat(storyline, settings, recipient, last, created_at))
+
+
+def compose_configured(
+    config_path: str, storylines: Sequence[str] | None = None, run_id: str | None = None
+) -> list[ComposedDigest]:
+    """``compose_digests`` from a config path (one call: what the flow's task runs)."""
+    from storywatch.config import load_config
+
+    config = load_config(config_path)
+    store = Store.open(config.database_url)
+    try:
+        return compose_digests(config, store, storylines=storylines, run_id=run_id)
+    finally:
+        store.close()
+
+
+def immediate_storylines(config: Config) -> list[str]:
+    """Storylines mailed after every run; scheduled ones wait for their schedule."""
+    return [s.id for s in config.storylines if config.digest_for(s).mode == "immediate"]

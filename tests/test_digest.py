@@ -1,0 +1,262 @@
+"""Digest rendering (pure, no database): subject, sections, text width, links exactly as
+exported, hostile feed text neutralised, and golden files of a fixed digest.
+
+Regenerate the golden files on purpose, then review the diff:
+    STORYWATCH_REGENERATE_GOLDEN=1 pytest tests/test_digest.py
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import UTC, datetime
+from email import message_from_string, policy
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from storywatch.config import DigestConfig, StorylineConfig
+from storywatch.digest import (
+    Digest,
+    RenderedDigest,
+    build_digest,
+    build_heartbeat,
+    build_message,
+    render_digest,
+)
+from storywatch.store import LinkedArticle, StoredDevelopment
+from storywatch.store_digests import EarlierDevelopment
+
+GOLDEN = Path(__file__).parent / "golden"
+STORYLINE = StorylineConfig(id="truce-talks", title="Truce talks", seed="seeds/truce.md")
+SETTINGS = DigestConfig.model_validate({"from": "sw@example.org", "to": ["desk@example.org"]})
+NOW = datetime(2025, 4, 14, 7, 0, tzinfo=UTC)
+
+
+def article(outlet: str, slug: str, title: str, hour: int) -> LinkedArticle:
+    return LinkedArticle(
+        f"https://{outlet.lower()}.test/news/{slug}?id=7&lang=en",
+        title,
+        outlet,
+        datetime(2025, 4, 11, hour, tzinfo=UTC),
+    )
+
+
+def development(number: int, types: list[str], title: str, **extra: object) -> StoredDevelopment:
+    values: dict = {
+        "id": f"truce-talks-202504{10 + number}-01",
+        "storyline": "truce-talks",
+        "types": types,
+        "novelty": "new",
+        "title": title,
+        "summary": f"Officials confirmed it on day {number}. A second sentence left out.",
+        "first_seen": datetime(2025, 4, 10 + number, 9, tzinfo=UTC),
+        "evidence": [
+            {
+                "sentence": f"{title}, officials said on the day in a statement.",
+                "terms": types,
+                "actors": ["Russia", "Ukraine"],
+            }
+        ],
+        "updates": None,
+        "dismissed": False,
+        "articles": [
+            article("Alpha", f"a{number}", title, 9),
+            article("Beta", f"b{number}", title, 11),
+        ],
+    }
+    values.update(extra)
+    return StoredDevelopment(**values)
+
+
+def fixed_developments() -> list[StoredDevelopment]:
+    return [
+        development(1, ["meeting"], "Russian and Ukrainian negotiators meet in Istanbul"),
+        development(
+            2,
+            ["prisoner_exchange"],
+            "Kyiv and Moscow trade 200 captured soldiers",
+        ),
+        development(
+            3,
+            ["meeting", "agreement"],
+            "Negotiators sign a memorandum on a second round of talks in Geneva",
+            novelty="update",
+            updates="truce-talks-seed-02",
+        ),
+    ]
+
+
+EARLIER = {
+    "truce-talks-seed-02": EarlierDevelopment(
+        "truce-talks-seed-02", "Talks planned in Geneva", "2025-04-01T00:00:00+00:00"
+    )
+}
+
+
+def fixed_digest() -> Digest:
+    return build_digest(STORYLINE, SETTINGS, "desk@example.org", fixed_developments(), EARLIER, NOW)
+
+
+class Links(HTMLParser):
+    """Every href, every data-development-id, and every tag name in a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+        self.blocks: list[str] = []
+        self.tags: set[str] = set()
+        self.attrs: list[tuple[str, str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.add(tag)
+        for name, value in attrs:
+            self.attrs.append((name, value or ""))
+            if name == "href" and value is not None:
+                self.hrefs.append(value)
+            if name == "data-development-id" and value is not None:
+                self.blocks.append(value)
+
+
+def parse(page: str) -> Links:
+    links = Links()
+    links.feed(page)
+    return links
+
+
+def test_subject_counts_developments_and_dates_them_in_the_digest_time_zone() -> None:
+    assert fixed_digest().subject == "Truce talks: 3 new developments (14 Apr)"
+    one = build_digest(STORYLINE, SETTINGS, "d@x.org", fixed_developments()[:1], {}, NOW)
+    assert one.subject == "Truce talks: 1 new development (14 Apr)"
+    late = datetime(2025, 4, 14, 23, 30, tzinfo=UTC)  # already the 15th in Kyiv
+    kyiv = SETTINGS.model_copy(update={"timezone": "Europe/Kyiv"})
+    assert build_digest(STORYLINE, kyiv, "d@x.org", [], {}, late).day == "15 Apr"
+
+
+def test_sections_follow_the_development_types_and_each_development_appears_once() -> None:
+    digest = fixed_digest()
+    assert [s.heading for s in digest.sections] == ["Agreements", "Meetings", "Prisoner exchanges"]
+    assert sorted(digest.development_ids) == sorted(d.id for d in fixed_developments())
+
+
+def test_every_block_carries_its_id_and_links_are_exactly_the_exported_urls() -> None:
+    rendered = render_digest(fixed_digest())
+    page = parse(rendered.html)
+    assert page.blocks == list(fixed_digest().development_ids)
+    exported = [a.url for d in fixed_developments() for a in d.articles]
+    assert sorted(page.hrefs) == sorted(exported)
+    for url in exported:
+        assert url in rendered.text.splitlines() or f"      {url}" in rendered.text.splitlines()
+
+
+def test_update_names_the_development_it_advances_and_its_date() -> None:
+    rendered = render_digest(fixed_digest())
+    assert "Update to: Talks planned in Geneva (1 Apr 2025)" in rendered.text
+    assert "Talks planned in Geneva (1 Apr 2025)" in rendered.html
+
+
+def test_text_part_fits_72_columns_except_unbreakable_urls() -> None:
+    rendered = render_digest(fixed_digest())
+    for line in rendered.text.splitlines():
+        assert len(line) <= 72 or line.strip().startswith("https://"), line
+
+
+def test_html_is_mail_safe_no_scripts_no_remote_fonts_inlined_css_and_dark_mode() -> None:
+    page = render_digest(fixed_digest()).html
+    links = parse(page)
+    assert "script" not in links.tags and "link" not in links.tags
+    assert "@import" not in page and "url(" not in page and "@font-face" not in page
+    assert 'style="' in page  # inlined
+    assert "prefers-color-scheme: dark" in page and 'name="color-scheme"' in page
+    assert "max-width: 640px" in page and "<table" in page
+
+
+HOSTILE_TITLE = '<b>Talks</b> resume <script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+def hostile_digest() -> RenderedDigest:
+    bad = development(
+        1,
+        ["meeting"],
+        HOSTILE_TITLE,
+        summary='Leaders met. <a href="javascript:alert(1)">click</a>',
+        evidence=[
+            {
+                "sentence": "<iframe src=//evil.test></iframe>Met",
+                "terms": [],
+                "actors": ["<i>Kyiv</i>"],
+            }
+        ],
+        articles=[
+            LinkedArticle("javascript:alert(document.cookie)", "<b>bold</b> link", "Evil", NOW),
+            LinkedArticle('https://ok.test/a?q="><script>x</script>', "quoted", "Odd", NOW),
+        ],
+    )
+    storyline = STORYLINE.model_copy(update={"title": "Truce <em>talks</em>"})
+    return render_digest(build_digest(storyline, SETTINGS, "d@x.org", [bad], {}, NOW))
+
+
+def test_hostile_feed_text_never_reaches_the_html_as_markup() -> None:
+    rendered = hostile_digest()
+    page = parse(rendered.html)
+    assert page.tags.isdisjoint({"script", "iframe", "img", "b", "i", "em"})
+    assert not any(name.startswith("on") for name, _ in page.attrs)
+    assert "javascript:" not in rendered.html.lower()
+    # the odd but http(s) URL is kept exactly (the parser gives back the attribute value)
+    assert page.hrefs == ['https://ok.test/a?q="><script>x</script>']
+    assert "Talks resume" in rendered.html and rendered.digest.subject.startswith("Truce talks:")
+
+
+def test_hostile_feed_text_is_plain_in_the_text_part_and_the_artifact() -> None:
+    rendered = hostile_digest()
+    # a plain-text part shows text, never markup: only the (exported, literal) odd URL has "<"
+    text = rendered.text.replace('https://ok.test/a?q="><script>x</script>', "URL")
+    assert "<" not in text and "javascript:" not in text
+    assert "Talks resume" in rendered.text
+    assert "javascript:" not in rendered.markdown
+    assert "<script" not in rendered.markdown.replace("\\<script", "")
+
+
+def test_heartbeat_says_nothing_new_since_the_last_digest() -> None:
+    last = datetime(2025, 4, 12, 7, tzinfo=UTC)
+    heartbeat = build_heartbeat(STORYLINE, SETTINGS, "d@x.org", last, NOW)
+    rendered = render_digest(heartbeat)
+    assert heartbeat.subject == "Truce talks: nothing new since 12 Apr"
+    assert "Nothing new on this storyline since 12 Apr." in rendered.text
+    assert parse(rendered.html).blocks == []
+
+
+def test_message_is_multipart_alternative_with_headers_from_the_digest_id() -> None:
+    digest = fixed_digest()
+    text = build_message(render_digest(digest)).as_string()
+    assert text == build_message(render_digest(fixed_digest())).as_string()  # same bytes
+    message = message_from_string(text, policy=policy.default)
+    assert message.get_content_type() == "multipart/alternative"
+    parts = [p.get_content_type() for p in message.iter_parts()]  # type: ignore[attr-defined]
+    assert parts == ["text/plain", "text/html"]
+    assert message["Message-ID"] == f"<{digest.digest_id}@example.org>"
+    assert message["Subject"] == digest.subject
+    assert (message["From"], message["To"]) == ("sw@example.org", "desk@example.org")
+    assert text.isascii()
+
+
+def check_golden(name: str, actual: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("STORYWATCH_REGENERATE_GOLDEN") == "1":
+        path.write_text(actual, encoding="utf-8")
+    if not path.exists():
+        pytest.fail(f"{path} missing: run with STORYWATCH_REGENERATE_GOLDEN=1 and review it")
+    assert actual == path.read_text(encoding="utf-8"), (
+        f"{name} changed: if on purpose, regenerate with STORYWATCH_REGENERATE_GOLDEN=1 "
+        "and review the diff"
+    )
+
+
+def test_golden_text() -> None:
+    check_golden("digest.txt", render_digest(fixed_digest()).text)
+
+
+def test_golden_html() -> None:
+    # one tag per line keeps the reviewed diff readable
+    check_golden("digest.html", re.sub(r">\s*<", ">\n<", render_digest(fixed_digest()).html))
