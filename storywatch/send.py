@@ -1,0 +1,199 @@
+"""Send stage: deliver stored digests over SMTP and always as .eml files in the outbox.
+
+Exactly once per digest and recipient (the ``deliveries`` table decides, nothing else):
+
+    claim (pending -> sending, one winner) -> outbox copy -> SMTP -> confirm (sent)
+
+A failure (SMTP down, refused, TLS error) gives the delivery back as pending with the error
+recorded; the next run sends it. A run that dies between SMTP and confirm leaves a claim that
+goes stale after ``STALE_CLAIM``; the retry sends the same bytes with the same Message-ID, so
+the one possible duplicate is recognisable as such. With no SMTP host the outbox copy is the
+delivery (the embedded default).
+
+Settings come from STORYWATCH_SMTP_HOST, _PORT, _USERNAME, _PASSWORD and _SECURITY
+(none | starttls | ssl; default starttls; ports 25 / 587 / 465; no username = no login).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import smtplib
+import ssl
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from email.parser import HeaderParser
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Literal, cast
+
+from storywatch.store import Store
+from storywatch.store_digests import (
+    PendingDelivery,
+    claim_delivery,
+    confirm_delivery,
+    pending_deliveries,
+    release_delivery,
+)
+
+log = logging.getLogger(__name__)
+
+Security = Literal["none", "starttls", "ssl"]
+DEFAULT_PORTS: dict[str, int] = {"none": 25, "starttls": 587, "ssl": 465}
+STALE_CLAIM = timedelta(minutes=15)  # far beyond one SMTP exchange's timeout
+SMTP_TIMEOUT = 30.0
+
+
+class SmtpConfigError(ValueError):
+    """The STORYWATCH_SMTP_* variables cannot be used (the message names the variable)."""
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    security: Security = "starttls"
+    username: str | None = None
+    password: str | None = None
+    timeout: float = SMTP_TIMEOUT
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> SmtpSettings | None:
+        """Settings from STORYWATCH_SMTP_*; None when no host is set (outbox only)."""
+        env = os.environ if env is None else env
+        host = env.get("STORYWATCH_SMTP_HOST", "").strip()
+        if not host:
+            return None
+        security = env.get("STORYWATCH_SMTP_SECURITY", "starttls").strip().lower() or "starttls"
+        if security not in DEFAULT_PORTS:
+            raise SmtpConfigError(
+                f"STORYWATCH_SMTP_SECURITY={security!r}: expected none, starttls or ssl"
+            )
+        port_text = env.get("STORYWATCH_SMTP_PORT", "").strip()
+        try:
+            port = int(port_text) if port_text else DEFAULT_PORTS[security]
+        except ValueError:
+            raise SmtpConfigError(f"STORYWATCH_SMTP_PORT={port_text!r} is not a number") from None
+        return cls(
+            host=host,
+            port=port,
+            security=cast(Security, security),  # checked against DEFAULT_PORTS above
+            username=env.get("STORYWATCH_SMTP_USERNAME") or None,
+            password=env.get("STORYWATCH_SMTP_PASSWORD") or None,
+        )
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    """What happened to one delivery in this run (the flow's artifact, the CLI's summary)."""
+
+    digest_id: str
+    storyline: str
+    recipient: str
+    subject: str
+    status: Literal["sent", "failed", "skipped"]  # skipped: another run holds the claim
+    transport: str | None
+    outbox_path: Path | None
+    error: str | None
+    markdown: str
+    developments: int
+
+
+def send_message(settings: SmtpSettings, message: str) -> None:
+    """One SMTP transaction: connect (TLS as configured), log in if asked, send, quit."""
+    headers = HeaderParser().parsestr(message)
+    sender = parseaddr(headers.get("From", ""))[1]
+    recipients = [parseaddr(headers.get("To", ""))[1]]
+    context = ssl.create_default_context()
+    if settings.security == "ssl":
+        client: smtplib.SMTP = smtplib.SMTP_SSL(
+            settings.host, settings.port, timeout=settings.timeout, context=context
+        )
+    else:
+        client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+    with client:
+        if settings.security == "starttls":
+            client.starttls(context=context)  # refuses to go on in clear when not offered
+        if settings.username:
+            client.login(settings.username, settings.password or "")
+        client.sendmail(sender, recipients, message)  # a str: smtplib sends CRLF line ends
+
+
+def write_outbox(outbox: Path, digest_id: str, message: str) -> Path:
+    """Write ``<outbox>/<digest id>.eml`` atomically (a retry rewrites the same bytes)."""
+    outbox.mkdir(parents=True, exist_ok=True)
+    path = outbox / f"{digest_id}.eml"
+    partial = path.with_suffix(f".{uuid.uuid4().hex[:8]}.tmp")
+    partial.write_text(message, encoding="ascii", newline="\n")
+    partial.replace(path)
+    return path
+
+
+def deliver_pending(store: Store, outbox: Path, smtp: SmtpSettings | None) -> list[DeliveryOutcome]:
+    """Send every pending delivery once; failures stay pending with their error."""
+    return [_deliver(store, outbox, smtp, d) for d in pending_deliveries(store, STALE_CLAIM)]
+
+
+def _deliver(
+    store: Store, outbox: Path, smtp: SmtpSettings | None, delivery: PendingDelivery
+) -> DeliveryOutcome:
+    token = str(uuid.uuid4())
+    if not claim_delivery(store, delivery.id, token, STALE_CLAIM):
+        return _outcome(delivery, "skipped", None, None, None)
+    path: Path | None = None
+    try:
+        path = write_outbox(outbox, delivery.digest_id, delivery.message)
+        if smtp is not None:
+            send_message(smtp, delivery.message)
+    except (smtplib.SMTPException, OSError, ssl.SSLError, UnicodeError) as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        release_delivery(store, delivery.id, token, error)
+        log.warning(
+            "%s: digest for %s not sent, will retry: %s",
+            delivery.storyline,
+            delivery.recipient,
+            error,
+        )
+        return _outcome(delivery, "failed", None, path, error)
+    transport = "smtp" if smtp is not None else "outbox"
+    confirm_delivery(store, delivery.id, token, transport)
+    log.info(
+        "%s: digest sent to %s by %s (%s)", delivery.storyline, delivery.recipient, transport, path
+    )
+    return _outcome(delivery, "sent", transport, path, None)
+
+
+def _outcome(
+    delivery: PendingDelivery,
+    status: Literal["sent", "failed", "skipped"],
+    transport: str | None,
+    path: Path | None,
+    error: str | None,
+) -> DeliveryOutcome:
+    return DeliveryOutcome(
+        digest_id=delivery.digest_id,
+        storyline=delivery.storyline,
+        recipient=delivery.recipient,
+        subject=delivery.subject,
+        status=status,
+        transport=transport,
+        outbox_path=path,
+        error=error,
+        markdown=delivery.markdown,
+        developments=delivery.development_count,
+    )
+
+
+def send_configured(config_path: str) -> list[DeliveryOutcome]:
+    """``deliver_pending`` from a config path and the STORYWATCH_SMTP_* environment."""
+    from storywatch.config import load_config
+
+    config = load_config(config_path)
+    smtp = SmtpSettings.from_env()
+    store = Store.open(config.database_url)
+    try:
+        return deliver_pending(store, config.outbox_dir, smtp)
+    finally:
+        store.close()

@@ -1,0 +1,316 @@
+"""Composing and sending digests against the store (no Prefect): a real SMTP server (aiosmtpd)
+on 127.0.0.1, real feeds, real SQLite and PostgreSQL. Exactly once: reruns send nothing, SMTP
+down then up sends once, later; concurrent runs send once."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from email import message_from_bytes, policy
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+import yaml
+
+from storywatch.config import Config, load_config
+from storywatch.detection import detect_storyline
+from storywatch.digest import compose_digests
+from storywatch.ingest import ingest_once
+from storywatch.send import STALE_CLAIM, SmtpConfigError, SmtpSettings, deliver_pending
+from storywatch.store import Store
+from storywatch.store_digests import claim_delivery, delivery_statuses, pending_deliveries
+from tests.factories import rss
+from tests.feedserver import FeedServer
+from tests.smtpserver import SmtpServer
+from tests.storyfeeds import (
+    ITEM_BAKERY,
+    ITEM_SWAP,
+    ITEM_SWAP_REPEAT,
+    ITEM_TALKS,
+    ITEM_TALKS_REPEAT,
+    STORYLINE,
+    write_story_config,
+)
+
+RECIPIENTS = ["desk@example.org", "editor@example.org"]
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    with SmtpServer() as server:
+        yield server
+
+
+World = tuple[Config, Callable[[], Store]]
+
+
+@pytest.fixture
+def world(
+    tmp_path: Path, feed_server: FeedServer, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[World]:
+    monkeypatch.setenv("STORYWATCH_DATABASE_URL", database_url)
+    path = write_story_config(
+        tmp_path, {"Alpha": feed_server.url("/alpha.xml"), "Beta": feed_server.url("/beta.xml")}
+    )
+    data = yaml.safe_load(path.read_text())
+    data["digest"]["to"] = RECIPIENTS
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    config = load_config(path)
+    stores: list[Store] = []
+
+    def open_store() -> Store:
+        stores.append(Store.open(config.database_url))
+        return stores[-1]
+
+    yield config, open_store
+    for store in stores:
+        store.close()
+
+
+def serve(feed_server: FeedServer, alpha: list[dict], beta: list[dict]) -> None:
+    feed_server.set_feed("/alpha.xml", rss("Alpha", alpha))
+    feed_server.set_feed("/beta.xml", rss("Beta", beta))
+
+
+def detect(config: Config, store: Store) -> None:
+    report = ingest_once(config, store, workers=1)
+    detect_storyline(config, STORYLINE, store, run_id=report.run_id)
+
+
+def digest_run(config: Config, store: Store, smtp: SmtpServer | None) -> list:
+    """What the digest stage of a run does: compose, then deliver what is pending."""
+    compose_digests(config, store)
+    settings = SmtpSettings.from_env(smtp.env()) if smtp else None
+    return deliver_pending(store, config.outbox_dir, settings)
+
+
+class Hrefs(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+        self.blocks: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if found.get("href"):
+            self.hrefs.append(str(found["href"]))
+        if found.get("data-development-id"):
+            self.blocks.append(str(found["data-development-id"]))
+
+
+def test_one_digest_per_recipient_over_smtp_with_every_development_linked_then_nothing(
+    world: World, feed_server: FeedServer, smtp: SmtpServer
+) -> None:
+    config, open_store = world
+    store = open_store()
+    serve(feed_server, [ITEM_TALKS, ITEM_SWAP], [ITEM_TALKS_REPEAT, ITEM_BAKERY])
+    detect(config, store)
+    developments = list(store.iter_developments())
+    assert len(developments) == 2
+
+    outcomes = digest_run(config, store, smtp)
+    assert [o.status for o in outcomes] == ["sent", "sent"]
+    assert sorted(r.recipients[0] for r in smtp.received) == RECIPIENTS
+    for received in smtp.received:
+        message = received.message
+        assert received.sender == "sw@example.org"
+        assert message["Subject"].startswith("Truce talks: 2 new developments (")
+        assert message["To"] == received.recipients[0]
+        digest_id = message["X-Storywatch-Digest"]
+        assert message["Message-ID"] == f"<{digest_id}@example.org>"
+        assert message.get_content_type() == "multipart/alternative"
+        text, html = message.iter_parts()  # type: ignore[attr-defined]
+        assert (text.get_content_type(), html.get_content_type()) == ("text/plain", "text/html")
+        page = Hrefs()
+        page.feed(html.get_content())
+        assert sorted(page.blocks) == sorted(d.id for d in developments)
+        exported = sorted(a.url for d in developments for a in d.articles)
+        assert sorted(page.hrefs) == exported and len(exported) == 3
+        assert all(url in text.get_content() for url in exported)
+        outbox = config.outbox_dir / f"{digest_id}.eml"  # the same bytes went to the outbox
+        copy = message_from_bytes(outbox.read_bytes(), policy=policy.default)
+        assert copy["Message-ID"] == message["Message-ID"]
+        copied = copy.get_body(("html",)).get_content()  # type: ignore[union-attr]
+        assert copied == html.get_content().replace("\r\n", "\n")  # SMTP sends CRLF
+
+    assert digest_run(config, open_store(), smtp) == []  # a rerun (a restart) sends nothing
+    assert len(smtp.received) == 2
+
+
+def test_a_later_digest_holds_only_what_is_new_since_the_last(
+    world: World, feed_server: FeedServer, smtp: SmtpServer
+) -> None:
+    config, open_store = world
+    store = open_store()
+    serve(feed_server, [ITEM_TALKS], [ITEM_TALKS_REPEAT])
+    detect(config, store)
+    digest_run(config, store, smtp)
+    serve(feed_server, [ITEM_TALKS, ITEM_SWAP], [ITEM_TALKS_REPEAT, ITEM_SWAP_REPEAT])
+    detect(config, store)
+    digest_run(config, store, smtp)
+    subjects = [r.message["Subject"] for r in smtp.received]
+    assert sum("1 new development (" in s for s in subjects) == 4
+    latest = [r.message for r in smtp.received[2:]]
+    assert all(ITEM_SWAP["title"] in m.get_body(("plain",)).get_content() for m in latest)  # type: ignore[union-attr]
+    assert all(ITEM_TALKS["title"] not in m.get_body(("plain",)).get_content() for m in latest)  # type: ignore[union-attr]
+
+
+def test_smtp_down_keeps_the_digest_pending_with_its_error_and_the_next_run_sends_it_once(
+    world: World, feed_server: FeedServer, smtp: SmtpServer
+) -> None:
+    config, open_store = world
+    store = open_store()
+    serve(feed_server, [ITEM_TALKS], [])
+    detect(config, store)
+    smtp.stop()
+    failed = digest_run(config, store, smtp)
+    assert [o.status for o in failed] == ["failed", "failed"]
+    rows = delivery_statuses(store)
+    assert [r["status"] for r in rows] == ["pending", "pending"]
+    assert all("Connection" in (r["last_error"] or "") for r in rows)
+    assert all(o.outbox_path and o.outbox_path.exists() for o in failed)  # the copy is kept
+
+    smtp.start()
+    sent = digest_run(config, open_store(), smtp)
+    assert [o.status for o in sent] == ["sent", "sent"]
+    assert [o.digest_id for o in sent] == [o.digest_id for o in failed]  # the same digests
+    assert digest_run(config, open_store(), smtp) == []
+    assert len(smtp.received) == 2
+    assert [(r["status"], r["attempts"], r["last_error"]) for r in delivery_statuses(store)] == [
+        ("sent", 2, None),
+        ("sent", 2, None),
+    ]
+
+
+def test_concurrent_runs_send_each_digest_once(
+    world: World, feed_server: FeedServer, smtp: SmtpServer
+) -> None:
+    config, open_store = world
+    serve(feed_server, [ITEM_TALKS, ITEM_SWAP], [ITEM_TALKS_REPEAT])
+    detect(config, open_store())
+    stores = [open_store() for _ in range(4)]
+    barrier = threading.Barrier(len(stores))
+    errors: list[BaseException] = []
+
+    def one_run(store: Store) -> None:
+        try:
+            barrier.wait()
+            digest_run(config, store, smtp)
+        except BaseException as exc:  # pragma: no cover  (reported below)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one_run, args=(s,)) for s in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert sorted(r.recipients[0] for r in smtp.received) == RECIPIENTS
+    assert [r["status"] for r in delivery_statuses(stores[0])] == ["sent", "sent"]
+
+
+def test_a_delivery_claim_has_exactly_one_winner(world: World, feed_server: FeedServer) -> None:
+    config, open_store = world
+    store = open_store()
+    serve(feed_server, [ITEM_TALKS], [])
+    detect(config, store)
+    compose_digests(config, store)
+    delivery = pending_deliveries(store, STALE_CLAIM)[0]
+    stores = [open_store() for _ in range(6)]
+    barrier = threading.Barrier(len(stores))
+    wins: list[bool] = []
+
+    def claim(s: Store) -> None:
+        barrier.wait()
+        wins.append(claim_delivery(s, delivery.id, str(uuid.uuid4()), STALE_CLAIM))
+
+    threads = [threading.Thread(target=claim, args=(s,)) for s in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(wins) == [False] * 5 + [True]
+
+
+def test_outbox_only_without_an_smtp_host(world: World, feed_server: FeedServer) -> None:
+    config, open_store = world
+    store = open_store()
+    serve(feed_server, [ITEM_TALKS], [])
+    detect(config, store)
+    outcomes = digest_run(config, store, None)
+    assert [(o.status, o.transport) for o in outcomes] == [("sent", "outbox")] * 2
+    files = sorted(config.outbox_dir.glob("*.eml"))
+    assert len(files) == 2 and all(f.read_bytes().isascii() for f in files)
+
+
+def test_heartbeat_mail_when_nothing_is_new_at_most_once_a_day(
+    world: World, feed_server: FeedServer, smtp: SmtpServer
+) -> None:
+    config, open_store = world
+    config = config.model_copy(
+        update={
+            "digest": config.digest.model_copy(update={"heartbeat": True, "to": RECIPIENTS[:1]})
+        }
+    )
+    store = open_store()
+    serve(feed_server, [ITEM_BAKERY], [])
+    detect(config, store)
+    assert [o.status for o in digest_run(config, store, smtp)] == ["sent"]
+    assert digest_run(config, store, smtp) == []
+    (received,) = smtp.received
+    assert "nothing new" in received.message["Subject"]
+
+
+def test_smtp_login_and_a_refused_login_stays_pending(
+    world: World, feed_server: FeedServer
+) -> None:
+    config, open_store = world
+    store = open_store()
+    serve(feed_server, [ITEM_TALKS], [])
+    detect(config, store)
+    compose_digests(config, store)
+    with SmtpServer(login=("sw", "secret")) as server:
+        wrong = SmtpSettings.from_env({**server.env(), "STORYWATCH_SMTP_PASSWORD": "nope"})
+        refused = deliver_pending(store, config.outbox_dir, wrong)
+        assert [o.status for o in refused] == ["failed", "failed"]
+        assert "SMTPAuthenticationError" in (refused[0].error or "")
+        right = SmtpSettings.from_env(server.env())
+        assert [o.status for o in deliver_pending(store, config.outbox_dir, right)] == ["sent"] * 2
+        assert len(server.received) == 2
+
+
+def test_starttls_required_but_not_offered_is_an_error_not_a_clear_text_send(
+    world: World, feed_server: FeedServer, smtp: SmtpServer
+) -> None:
+    config, open_store = world
+    store = open_store()
+    serve(feed_server, [ITEM_TALKS], [])
+    detect(config, store)
+    compose_digests(config, store)
+    settings = SmtpSettings.from_env(smtp.env(security="starttls"))
+    outcomes = deliver_pending(store, config.outbox_dir, settings)
+    assert {o.status for o in outcomes} == {"failed"}
+    assert "STARTTLS" in (outcomes[0].error or "")
+    assert smtp.received == []
+
+
+def test_smtp_settings_from_the_environment() -> None:
+    assert SmtpSettings.from_env({}) is None
+    assert SmtpSettings.from_env({"STORYWATCH_SMTP_HOST": "mail.test"}) == SmtpSettings(
+        "mail.test", 587, "starttls"
+    )
+    ssl = SmtpSettings.from_env({"STORYWATCH_SMTP_HOST": "h", "STORYWATCH_SMTP_SECURITY": "SSL"})
+    assert ssl is not None and (ssl.port, ssl.security) == (465, "ssl")
+    plain = SmtpSettings.from_env(
+        {
+            "STORYWATCH_SMTP_HOST": "h",
+            "STORYWATCH_SMTP_SECURITY": "none",
+            "STORYWATCH_SMTP_USERNAME": "u",
+        }
+    )
+    assert plain is not None and (plain.port, plain.username, plain.password) == (25, "u", None)
+    for bad in ({"STORYWATCH_SMTP_SECURITY": "tls"}, {"STORYWATCH_SMTP_PORT": "x"}):
+        with pytest.raises(SmtpConfigError, match=next(iter(bad))):
+            SmtpSettings.from_env({"STORYWATCH_SMTP_HOST": "h", **bad})
