@@ -132,22 +132,25 @@ def run(
     ctx: typer.Context,
     no_email: Annotated[bool, typer.Option("--no-email", help="Do not send digests.")] = False,
 ) -> None:
-    """One pass: ingest every source, fold near-duplicates, detect new developments."""
+    """One pass: ingest every source, fold near-duplicates, detect new developments, and
+    mail the digests of immediate-mode storylines (not with --no-email)."""
     config = _load(ctx)
-    report = _run_pipeline_flow(config, kind="run")
+    report = _run_pipeline_flow(config, kind="run", send_email=not no_email)
     _print_run_summary(report)
     _print_new_developments(config, report.run_id)
+    if not no_email:
+        _print_deliveries(config, report.run_id)
     if report.fetched == 0:
         err.print("[red]error:[/] no source could be fetched", highlight=False)
         raise typer.Exit(EXIT_FAILED)
 
 
-def _run_pipeline_flow(config: Config, kind: str) -> IngestReport:
+def _run_pipeline_flow(config: Config, kind: str, send_email: bool = True) -> IngestReport:
     _use_local_prefect_server()
     from flows.run import run  # Prefect loads here, only for commands that orchestrate
 
     _setup_logging(logging.getLogger("storywatch").level)
-    return asyncio.run(run(str(config.path.resolve()), kind=kind))
+    return asyncio.run(run(str(config.path.resolve()), kind=kind, send_email=send_email))
 
 
 def _use_local_prefect_server() -> None:
@@ -308,6 +311,7 @@ def demo(
         report = _run_pipeline_flow(config, kind="demo")
     _print_run_summary(report)
     _print_new_developments(config, report.run_id)
+    outbox = _print_deliveries(config, report.run_id)
     config_arg = f"--config {config_path}"
     print(f"config:        {config_path}")
     print(f"database:      {config.database_url}")
@@ -315,6 +319,9 @@ def demo(
     print(f"developments:  storywatch {config_arg} export developments")
     print(f"articles:      storywatch {config_arg} export articles --format json")
     print(f"health:        storywatch {config_arg} sources status")
+    for path in outbox:
+        print(f"digest:        {path}")
+    print(f"outbox:        {config.outbox_dir} (no STORYWATCH_SMTP_HOST: outbox only)")
     if report.fetched == 0:
         raise typer.Exit(EXIT_FAILED)
 
@@ -454,6 +461,81 @@ def redetect(
                 f"{report.relevant} relevant, {len(report.developments)} developments",
                 highlight=False,
             )
+    finally:
+        store.close()
+
+
+# -- digests (issue 5) ------------------------------------------------------------------------
+
+
+def _print_deliveries(config: Config, run_id: str) -> list[Path]:
+    """Report this run's digests on stderr; return the outbox files written for them."""
+    from storywatch.store_digests import run_deliveries
+
+    store = _open_store(config)
+    try:
+        rows = run_deliveries(store, run_id)
+    finally:
+        store.close()
+    paths = []
+    for row in rows:
+        path = config.outbox_dir / f"{row['digest_id']}.eml"
+        if row["status"] == "sent":
+            paths.append(path)
+        where = row["transport"] or "not sent"
+        error = f": {row['last_error']}" if row["last_error"] and row["status"] != "sent" else ""
+        err.print(
+            f"  digest {row['status']:<7} to {row['recipient']} ({where}){error}: {row['subject']}",
+            highlight=False,
+            markup=False,
+        )
+    return paths
+
+
+@app.command()
+def digest(
+    ctx: typer.Context,
+    preview: Annotated[
+        Path | None,
+        typer.Option("--preview", metavar="FILE", help="Write the HTML that would be sent."),
+    ] = None,
+    send: Annotated[
+        bool, typer.Option("--send", help="Compose and send every storyline's digest now.")
+    ] = False,
+    storyline: Annotated[
+        str | None, typer.Option("--storyline", help="Preview this storyline (default: first).")
+    ] = None,
+) -> None:
+    """Preview the next digest, send digests now, or (no option) list every delivery."""
+    from storywatch.digest import compose_digests, preview_digest
+    from storywatch.send import SmtpConfigError, SmtpSettings, deliver_pending
+    from storywatch.store_digests import delivery_statuses
+
+    config = _load(ctx)
+    store = _open_store(config)
+    try:
+        if preview is not None:
+            rendered = preview_digest(config, store, storyline)
+            preview.parent.mkdir(parents=True, exist_ok=True)
+            preview.write_text(rendered.html, encoding="utf-8")
+            err.print(f"{preview}: {rendered.digest.subject}", highlight=False, markup=False)
+        if send:
+            try:
+                smtp = SmtpSettings.from_env()
+            except SmtpConfigError as exc:
+                err.print(f"[red]error:[/] {exc}", highlight=False)
+                raise typer.Exit(EXIT_CONFIG) from None
+            compose_digests(config, store)
+            for outcome in deliver_pending(store, config.outbox_dir, smtp):
+                err.print(
+                    f"  digest {outcome.status} to {outcome.recipient}: {outcome.subject}"
+                    + (f" ({outcome.error})" if outcome.error else ""),
+                    highlight=False,
+                    markup=False,
+                )
+        if preview is None and not send:
+            rows = [{**r, "sent_at": _iso(r["sent_at"])} for r in delivery_statuses(store)]
+            print(json.dumps(rows, ensure_ascii=False, indent=1))
     finally:
         store.close()
 

@@ -9,6 +9,8 @@ import json
 import os
 import subprocess
 import sys
+from email import message_from_bytes, policy
+from html import escape
 from pathlib import Path
 
 import pytest
@@ -147,6 +149,16 @@ def test_demo_runs_offline_and_says_where_everything_went(
     found = json.loads(developments.stdout)
     assert len(found) >= 5 and all(d["articles"] for d in found)  # the storyline stage ran
     assert f"{len(found)} new developments" in done.stderr
+    # no SMTP host: the digest went to the outbox, and the demo says where
+    (line,) = [line for line in done.stdout.splitlines() if line.startswith("digest:")]
+    eml = Path(line.split(":", 1)[1].strip())
+    assert eml.parent == tmp_path / "demo" / "outbox" and eml.exists()
+    page = message_from_bytes(eml.read_bytes(), policy=policy.default).get_body(("html",))
+    html = page.get_content()  # type: ignore[union-attr]
+    for development in found:  # every development, its block and its links exactly as exported
+        assert f'data-development-id="{development["id"]}"' in html
+        for article in development["articles"]:
+            assert f'href="{escape(article["url"])}"' in html
 
 
 def test_the_library_never_imports_prefect() -> None:

@@ -60,11 +60,13 @@ def test_run_flow_clusters_detects_and_lists_new_developments_in_an_artifact(
             return [names, [a for a in artifacts if a.flow_run_id == parent]]
 
     names, (artifact,) = asyncio.run(detect_artifacts())
-    # one pipeline run: store, cluster, then one detect task per storyline, no subflows
+    # one pipeline run: store, cluster, one detect task per storyline, digest; no subflows
     assert [n.rsplit("-", 1)[0] for n in names] == [
         "cluster-articles",
+        "compose-digests",
         "detect-truce",
         "fetch-and-store",
+        "send-digests",
     ]
     assert "detect-truce-talks" in names
     assert artifact.type == "table" and artifact.description == "2 new developments"

@@ -1,0 +1,107 @@
+"""The digest stage in the `run` flow and the standalone `digest` flow, under the session's one
+prefect_test_harness, with a real SMTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+import yaml
+
+from storywatch.store import Store
+from storywatch.store_digests import delivery_statuses
+from tests.factories import rss
+from tests.feedserver import FeedServer
+from tests.smtpserver import SmtpServer
+from tests.storyfeeds import ITEM_SWAP, ITEM_TALKS, ITEM_TALKS_REPEAT, write_story_config
+
+pytestmark = pytest.mark.prefect
+
+
+@pytest.fixture
+def story_config(tmp_path: Path, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("STORYWATCH_DATABASE_URL", f"sqlite:///{tmp_path / 'sw.db'}")
+    feed_server.set_feed("/a.xml", rss("A", [ITEM_TALKS, ITEM_SWAP]))
+    feed_server.set_feed("/b.xml", rss("B", [ITEM_TALKS_REPEAT]))
+    return write_story_config(
+        tmp_path, {"A": feed_server.url("/a.xml"), "B": feed_server.url("/b.xml")}
+    )
+
+
+def set_digest(path: Path, **settings: object) -> None:
+    data = yaml.safe_load(path.read_text())
+    data["digest"].update(settings)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def deliveries(config: Path) -> list[dict]:
+    from storywatch.config import load_config
+
+    store = Store.open(load_config(config).database_url)
+    try:
+        return delivery_statuses(store)
+    finally:
+        store.close()
+
+
+def test_run_flow_mails_the_digest_once_and_shows_it_in_an_artifact(
+    story_config: Path,
+    prefect_api_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    from flows.run import run
+
+    with SmtpServer() as smtp:
+        for name, value in smtp.env().items():
+            monkeypatch.setenv(name, value)
+        state = asyncio.run(run(str(story_config), return_state=True))
+        assert state.is_completed()
+        asyncio.run(run(str(story_config)))  # the rerun: nothing new, nothing sent
+    (received,) = smtp.received
+    assert received.message["Subject"].startswith("Truce talks: 2 new developments (")
+    assert [r["status"] for r in deliveries(story_config)] == ["sent"]
+
+    async def artifacts() -> list:
+        async with get_client() as client:
+            found = await client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["digest-truce-talks"]))
+            )
+            return [a for a in found if a.flow_run_id == state.state_details.flow_run_id]
+
+    (artifact,) = asyncio.run(artifacts())
+    assert artifact.type == "markdown" and ITEM_SWAP["title"] in str(artifact.data)
+
+
+def test_smtp_down_does_not_fail_the_run_and_no_email_or_scheduled_mode_send_nothing(
+    story_config: Path,
+    prefect_api_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from flows.digest import digest
+    from flows.run import run
+
+    smtp = SmtpServer()  # not started: connection refused
+    for name, value in smtp.env().items():
+        monkeypatch.setenv(name, value)
+    asyncio.run(run(str(story_config), send_email=False))
+    assert deliveries(story_config) == []  # --no-email: nothing composed, nothing sent
+
+    set_digest(story_config, mode="scheduled", schedule="0 7 * * *")
+    asyncio.run(run(str(story_config)))
+    assert deliveries(story_config) == []  # scheduled storylines wait for their schedule
+
+    set_digest(story_config, mode="immediate")
+    state = asyncio.run(run(str(story_config), return_state=True))
+    assert state.is_completed()  # SMTP down: the run still completes
+    (pending,) = deliveries(story_config)
+    assert pending["status"] == "pending" and "Connection" in pending["last_error"]
+
+    with smtp:  # SMTP back: the standalone digest flow sends what was pending, once
+        asyncio.run(digest(str(story_config)))
+        asyncio.run(digest(str(story_config)))
+    assert len(smtp.received) == 1
+    assert [r["status"] for r in deliveries(story_config)] == ["sent"]
