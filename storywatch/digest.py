@@ -83,7 +83,8 @@ class DigestItem:
     first_seen: str
     outlets: int
     links: list[DigestLink]
-    advances: str | None  # "<title> (<date>)" of the earlier development an update advances
+    advances: str | None  # "<title> (<date>)" of the earlier development it advances
+    relation: str  # how it relates to that one: "Update to" (an update) or "Follows" (new)
 
 
 @dataclass(frozen=True)
@@ -256,6 +257,7 @@ def _item(
             for a in development.articles
         ],
         advances=_advances(development.updates, earlier, tz),
+        relation="Update to" if development.novelty == "update" else "Follows",
     )
 
 
