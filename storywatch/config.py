@@ -275,6 +275,7 @@ def _semantic_problems(config: Config, name: str, lines: dict[tuple, int]) -> li
                     ConfigProblem(name, line, f"duplicate {section[:-1]} {key} {value!r}")
                 )
             seen.add(value)
+    problems += _digest_problems(config, name, lines)
     for index, storyline in enumerate(config.storylines):
         try:
             load_seed(config.seed_path(storyline))
@@ -283,6 +284,25 @@ def _semantic_problems(config: Config, name: str, lines: dict[tuple, int]) -> li
             problems.extend(
                 ConfigProblem(name, line, f"storylines[{index}].seed: {problem}")
                 for problem in exc.problems
+            )
+    return problems
+
+
+def _digest_problems(config: Config, name: str, lines: dict[tuple, int]) -> list[ConfigProblem]:
+    """A scheduled digest needs a schedule, wherever mode and schedule were set."""
+    problems: list[ConfigProblem] = []
+    for index, storyline in enumerate(config.storylines):
+        settings = config.digest_for(storyline)
+        if settings.mode == "scheduled" and not settings.schedule:
+            own = ("storylines", index, "digest", "mode")
+            line = lines.get(own) or lines.get(("digest", "mode"))
+            problems.append(
+                ConfigProblem(
+                    name,
+                    line,
+                    f"storylines[{index}] ({storyline.id}): digest mode is scheduled but no "
+                    'schedule is set (a cron such as "0 7 * * *")',
+                )
             )
     return problems
 

@@ -169,3 +169,16 @@ def test_per_storyline_digest_override_merges(tmp_path: Path) -> None:
         "Europe/Kyiv",
     )
     assert digest.to == ["desk@example.org"]  # inherited from the top-level digest
+
+
+def test_a_scheduled_digest_without_a_schedule_is_reported_with_its_line(tmp_path: Path) -> None:
+    text = MINIMAL.replace(
+        "    seed: seeds/ukraine-peace-talks.md\n",
+        "    seed: seeds/ukraine-peace-talks.md\n    digest:\n      mode: scheduled\n",
+    )
+    (problem,) = problems(write_config(tmp_path, text))
+    assert (
+        "sources.yaml:6: storylines[0] (ukraine-peace-talks): digest mode is scheduled" in problem
+    )
+    with_schedule = text + '  schedule: "30 6 * * 1-5"\n'  # inherited from the top level
+    assert load_config(write_config(tmp_path, with_schedule)).digest.schedule == "30 6 * * 1-5"

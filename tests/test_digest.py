@@ -260,3 +260,12 @@ def test_golden_text() -> None:
 def test_golden_html() -> None:
     # one tag per line keeps the reviewed diff readable
     check_golden("digest.html", re.sub(r">\s*<", ">\n<", render_digest(fixed_digest()).html))
+
+
+def test_a_new_development_following_an_earlier_one_says_follows() -> None:
+    follows = development(
+        1, ["meeting"], "Second round opens in Geneva", updates="truce-talks-seed-02"
+    )
+    rendered = render_digest(build_digest(STORYLINE, SETTINGS, "d@x.org", [follows], EARLIER, NOW))
+    assert "Follows: Talks planned in Geneva (1 Apr 2025)" in rendered.text
+    assert "Update to" not in rendered.text
