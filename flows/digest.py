@@ -15,9 +15,10 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import acreate_markdown_artifact
 from prefect.cache_policies import NONE
 
+from flows.email_blocks import smtp_settings_from_blocks
 from storywatch.config import load_config
 from storywatch.digest import ComposedDigest, compose_configured
-from storywatch.send import DeliveryOutcome, send_configured
+from storywatch.send import DeliveryOutcome, SmtpSettings, send_configured
 
 
 @task(name="compose-digests", cache_policy=NONE, retries=2, retry_delay_seconds=2)
@@ -29,8 +30,8 @@ def compose_digests(
 
 # No task retries: a failed delivery stays pending in the database and the next run sends it.
 @task(name="send-digests", cache_policy=NONE)
-def send_digests(config_path: str) -> list[DeliveryOutcome]:
-    return send_configured(config_path)
+def send_digests(config_path: str, per_storyline: dict[str, SmtpSettings]) -> list[DeliveryOutcome]:
+    return send_configured(config_path, per_storyline)
 
 
 @flow(name="digest", log_prints=False)
@@ -48,7 +49,8 @@ async def digest_steps(
     """The digest flow's body, also run inline by the `run` flow (a subflow costs ~0.3 s)."""
     logger = get_run_logger()
     composed = compose_digests(config_path, storylines, run_id)
-    outcomes = send_digests(config_path)
+    blocks = await smtp_settings_from_blocks(load_config(config_path))  # storylines' own SMTP
+    outcomes = send_digests(config_path, blocks)
     for outcome in outcomes:
         if outcome.status == "sent":
             await acreate_markdown_artifact(

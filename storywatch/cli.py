@@ -526,7 +526,8 @@ def digest(
                 err.print(f"[red]error:[/] {exc}", highlight=False)
                 raise typer.Exit(EXIT_CONFIG) from None
             compose_digests(config, store)
-            for outcome in deliver_pending(store, config.outbox_dir, smtp):
+            blocks = _smtp_blocks(config)
+            for outcome in deliver_pending(store, config.outbox_dir, smtp, blocks):
                 err.print(
                     f"  digest {outcome.status} to {outcome.recipient}: {outcome.subject}"
                     + (f" ({outcome.error})" if outcome.error else ""),
@@ -538,6 +539,17 @@ def digest(
             print(json.dumps(rows, ensure_ascii=False, indent=1))
     finally:
         store.close()
+
+
+def _smtp_blocks(config: Config) -> dict[str, Any]:
+    """SMTP settings from prefect-email blocks, for storylines naming one (Prefect loads only
+    then: the blocks live in its API)."""
+    if not any(config.digest_for(s).smtp_block for s in config.storylines):
+        return {}
+    _use_local_prefect_server()
+    from flows.email_blocks import smtp_settings_from_blocks
+
+    return asyncio.run(smtp_settings_from_blocks(config))
 
 
 def main() -> None:

@@ -11,7 +11,9 @@ the one possible duplicate is recognisable as such. With no SMTP host the outbox
 delivery (the embedded default).
 
 Settings come from STORYWATCH_SMTP_HOST, _PORT, _USERNAME, _PASSWORD and _SECURITY
-(none | starttls | ssl; default starttls; ports 25 / 587 / 465; no username = no login).
+(none | starttls | ssl; default starttls; ports 25 / 587 / 465; no username = no login), or
+per storyline from a prefect-email EmailServerCredentials block that the flows resolve
+(``smtp_block`` in the digest settings; the library itself never imports Prefect).
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ class SmtpSettings:
     username: str | None = None
     password: str | None = None
     timeout: float = SMTP_TIMEOUT
+    verify: bool = True  # check the server's certificate (a prefect-email block may say not)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> SmtpSettings | None:
@@ -107,6 +110,9 @@ def send_message(settings: SmtpSettings, message: str) -> None:
     sender = parseaddr(headers.get("From", ""))[1]
     recipients = [parseaddr(headers.get("To", ""))[1]]
     context = ssl.create_default_context()
+    if not settings.verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
     if settings.security == "ssl":
         client: smtplib.SMTP = smtplib.SMTP_SSL(
             settings.host, settings.port, timeout=settings.timeout, context=context
@@ -131,9 +137,20 @@ def write_outbox(outbox: Path, digest_id: str, message: str) -> Path:
     return path
 
 
-def deliver_pending(store: Store, outbox: Path, smtp: SmtpSettings | None) -> list[DeliveryOutcome]:
-    """Send every pending delivery once; failures stay pending with their error."""
-    return [_deliver(store, outbox, smtp, d) for d in pending_deliveries(store, STALE_CLAIM)]
+def deliver_pending(
+    store: Store,
+    outbox: Path,
+    smtp: SmtpSettings | None,
+    per_storyline: Mapping[str, SmtpSettings] | None = None,
+) -> list[DeliveryOutcome]:
+    """Send every pending delivery once; failures stay pending with their error.
+    ``per_storyline``: SMTP settings for storylines that name their own server (a
+    prefect-email block); the others use ``smtp``."""
+    chosen = per_storyline or {}
+    return [
+        _deliver(store, outbox, chosen.get(d.storyline, smtp), d)
+        for d in pending_deliveries(store, STALE_CLAIM)
+    ]
 
 
 def _deliver(
@@ -186,7 +203,9 @@ def _outcome(
     )
 
 
-def send_configured(config_path: str) -> list[DeliveryOutcome]:
+def send_configured(
+    config_path: str, per_storyline: Mapping[str, SmtpSettings] | None = None
+) -> list[DeliveryOutcome]:
     """``deliver_pending`` from a config path and the STORYWATCH_SMTP_* environment."""
     from storywatch.config import load_config
 
@@ -194,6 +213,6 @@ def send_configured(config_path: str) -> list[DeliveryOutcome]:
     smtp = SmtpSettings.from_env()
     store = Store.open(config.database_url)
     try:
-        return deliver_pending(store, config.outbox_dir, smtp)
+        return deliver_pending(store, config.outbox_dir, smtp, per_storyline)
     finally:
         store.close()

@@ -105,3 +105,44 @@ def test_smtp_down_does_not_fail_the_run_and_no_email_or_scheduled_mode_send_not
         asyncio.run(digest(str(story_config)))
     assert len(smtp.received) == 1
     assert [r["status"] for r in deliveries(story_config)] == ["sent"]
+
+
+def test_a_storyline_can_name_a_prefect_email_block_for_its_smtp_server(
+    story_config: Path,
+    prefect_api_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    prefect_email = pytest.importorskip("prefect_email", reason="prefect-email not installed")
+    from flows.digest import digest
+    from flows.run import run
+
+    for name in ("HOST", "PORT", "SECURITY", "USERNAME", "PASSWORD"):
+        monkeypatch.delenv(f"STORYWATCH_SMTP_{name}", raising=False)
+    asyncio.run(run(str(story_config), send_email=False))
+    with SmtpServer(login=("desk", "s3cret")) as smtp:
+        block = prefect_email.EmailServerCredentials(
+            smtp_server="127.0.0.1",
+            smtp_port=smtp.port,
+            smtp_type="INSECURE",
+            username="desk",
+            password="s3cret",
+        )
+        block.save("storywatch-test-smtp", overwrite=True)
+        set_digest(story_config, smtp_block="storywatch-test-smtp")
+        asyncio.run(digest(str(story_config)))
+    (received,) = smtp.received
+    assert received.message["Subject"].startswith("Truce talks: 2 new developments (")
+    assert "s3cret" not in story_config.read_text()  # sources.yaml names the block only
+
+
+def test_block_settings_follow_prefect_email_defaults() -> None:
+    prefect_email = pytest.importorskip("prefect_email", reason="prefect-email not installed")
+    from flows.email_blocks import settings_from_block
+    from storywatch.send import SmtpSettings
+
+    block = prefect_email.EmailServerCredentials(
+        smtp_server="mail.example.org", smtp_type="SSL", password="", verify=False
+    )
+    assert settings_from_block(block) == SmtpSettings(
+        "mail.example.org", 465, "ssl", None, None, verify=False
+    )
