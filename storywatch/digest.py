@@ -1,8 +1,8 @@
 """Digest stage: choose what each recipient has not been sent, render it, store it to send.
 
-Deciding and rendering are pure (``build_digest``, ``render_digest``, ``build_message``);
-``compose_digests`` is the one runner that reads the store and records each digest, under the
-digest lock, together with its pending delivery (sending is ``storywatch.send``).
+Deciding is pure (``build_digest``, ``build_heartbeat``), and so is rendering
+(``storywatch.render``); ``compose_digests`` is the one runner: it reads the store and records
+each digest, under the digest lock, with its pending delivery (sending: ``storywatch.send``).
 
     compose_digests(config, store, run_id=...)     # after detection: one digest per
                                                    # storyline and recipient, all unsent
@@ -15,21 +15,16 @@ import hashlib
 import html
 import logging
 import re
-import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.message import EmailMessage
-from email.utils import format_datetime
-from functools import cache
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-import css_inline
-import jinja2
 import nh3
 
 from storywatch.config import Config, DigestConfig, StorylineConfig
+from storywatch.render import RenderedDigest, build_message, render_digest
 from storywatch.store import Store, StoredDevelopment
 from storywatch.store_digests import (
     DigestTransaction,
@@ -40,7 +35,6 @@ from storywatch.store_digests import (
 
 log = logging.getLogger(__name__)
 
-TEXT_WIDTH = 72
 # Section order and headings; a development sits in the section of its first type here.
 TYPE_HEADINGS = {
     "ceasefire": "Ceasefires",
@@ -145,14 +139,6 @@ class Digest:
             parts = (self.recipient, *self.development_ids)
         digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
         return f"{self.storyline_id}-{digest}"
-
-
-@dataclass(frozen=True)
-class RenderedDigest:
-    digest: Digest
-    text: str
-    html: str
-    markdown: str
 
 
 # -- deciding: developments -> a digest (pure) ------------------------------------------------
@@ -294,81 +280,6 @@ def _day(iso: str, tz: str) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return _local(moment, tz).strftime("%-d %b %Y")
-
-
-# -- rendering (pure) ---------------------------------------------------------------------------
-
-
-@cache
-def _environment(autoescape: bool) -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("storywatch", "templates"),
-        autoescape=autoescape,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters["wrap"] = wrap_text
-    env.filters["md"] = escape_markdown
-    env.filters["md_url"] = markdown_url
-    return env
-
-
-def wrap_text(text: str, indent: str = "", first: str | None = None) -> str:
-    """Wrap to TEXT_WIDTH columns; URLs are never broken (a long one overflows its line)."""
-    return textwrap.fill(
-        text,
-        width=TEXT_WIDTH,
-        initial_indent=indent if first is None else first,
-        subsequent_indent=indent,
-        break_long_words=False,
-        break_on_hyphens=False,
-    )
-
-
-def escape_markdown(text: str) -> str:
-    """Feed text shown literally in a Markdown artifact (no links, emphasis or HTML)."""
-    return re.sub(r"([\\`*_{}\[\]()<>#+!|~])", r"\\\1", text)
-
-
-def markdown_url(url: str) -> str:
-    """A URL safe inside Markdown's ``(...)``: brackets, quotes and spaces percent-encoded
-    (the artifact only; the email keeps the exported URL exactly)."""
-    return quote(url, safe=":/?#@!$&'*+,;=%~-._")
-
-
-_INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
-
-
-def render_digest(digest: Digest) -> RenderedDigest:
-    """Text (72 columns), HTML (CSS inlined, dark-mode rules kept) and the artifact Markdown."""
-    values = {"digest": digest, "subject": digest.subject}
-    text = _environment(False).get_template("digest.txt").render(values)
-    page = _environment(True).get_template("digest.html").render(values)
-    markdown = _environment(False).get_template("digest.md").render(values)
-    return RenderedDigest(digest, text, _INLINER.inline(page), markdown)
-
-
-def build_message(rendered: RenderedDigest) -> EmailMessage:
-    """multipart/alternative (text, then HTML), 7-bit safe; Message-ID from the digest id."""
-    digest = rendered.digest
-    message = EmailMessage()
-    message["Subject"] = digest.subject
-    message["From"] = digest.sender
-    message["To"] = digest.recipient
-    message["Date"] = format_datetime(digest.created_at.astimezone(UTC))
-    message["Message-ID"] = message_id(digest.digest_id, digest.sender)
-    message["Auto-Submitted"] = "auto-generated"
-    message["X-Storywatch-Digest"] = digest.digest_id
-    message.set_content(rendered.text, charset="utf-8", cte="quoted-printable")
-    message.add_alternative(rendered.html, subtype="html", charset="utf-8", cte="quoted-printable")
-    message.set_boundary(f"=_storywatch_{digest.digest_id}")  # same digest, same bytes
-    return message
-
-
-def message_id(digest_id: str, sender: str) -> str:
-    return f"<{digest_id}@{sender.rsplit('@', 1)[-1]}>"
 
 
 # -- the runner: store -> digests with pending deliveries ------------------------------------

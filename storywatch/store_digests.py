@@ -11,7 +11,7 @@ Kept beside store.py (already long) and used through a ``Store``. Two promises l
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,12 +25,22 @@ from storywatch.schema import (
     DigestRow,
     utcnow,
 )
-from storywatch.store import MEMORY, Store, StoredDevelopment
+from storywatch.store import (
+    ARTICLES,
+    DEVELOPMENT_ARTICLES,
+    DEVELOPMENTS,
+    MEMORY,
+    SOURCES,
+    LinkedArticle,
+    Store,
+    StoredDevelopment,
+)
 
 DIGESTS = cast(Table, DigestRow.__table__)
 DIGEST_DEVELOPMENTS = cast(Table, DigestDevelopmentRow.__table__)
 DELIVERIES = cast(Table, DeliveryRow.__table__)
 _PG_DIGEST_LOCK = 4_242_005  # advisory lock id serialising digest composition
+_IN_CHUNK = 900  # bound parameters per IN (...) query: under SQLite's limit
 
 
 @dataclass(frozen=True)
@@ -77,21 +87,67 @@ class PendingDelivery:
 class DigestTransaction:
     """Reads and writes of one composition, in one transaction under the digest lock."""
 
-    def __init__(self, conn: Connection, store: Store) -> None:
+    def __init__(self, conn: Connection, insert_ignore: Any) -> None:
         self.conn = conn
-        self._store = store
+        self._insert_ignore = insert_ignore
 
     def unsent_developments(self, storyline: str, recipient: str) -> list[StoredDevelopment]:
-        """The storyline's developments (not dismissed) in no digest for ``recipient`` yet."""
-        placed = set(
-            self.conn.scalars(
-                select(DIGEST_DEVELOPMENTS.c.development_id).where(
-                    DIGEST_DEVELOPMENTS.c.recipient == recipient
-                )
-            )
+        """The storyline's developments (not dismissed) in no digest for ``recipient`` yet,
+        oldest first, each with every article folded into it (the export's shape)."""
+        placed = select(DIGEST_DEVELOPMENTS.c.development_id).where(
+            DIGEST_DEVELOPMENTS.c.recipient == recipient
         )
-        mine = iter_storyline_developments(self._store, storyline)
-        return [d for d in mine if d.id not in placed]
+        query = (
+            select(DEVELOPMENTS)
+            .where(
+                DEVELOPMENTS.c.storyline == storyline,
+                DEVELOPMENTS.c.dismissed.is_(False),
+                DEVELOPMENTS.c.id.not_in(placed),
+            )
+            .order_by(DEVELOPMENTS.c.first_seen, DEVELOPMENTS.c.id)
+        )
+        rows = self.conn.execute(query).all()
+        articles = self._linked_articles([r.id for r in rows])
+        return [
+            StoredDevelopment(
+                id=r.id,
+                storyline=r.storyline,
+                types=list(r.types),
+                novelty=r.novelty,
+                title=r.title,
+                summary=r.summary,
+                first_seen=r.first_seen,
+                evidence=list(r.evidence),
+                updates=r.updates,
+                dismissed=bool(r.dismissed),
+                articles=articles.get(r.id, []),
+            )
+            for r in rows
+        ]
+
+    def _linked_articles(self, development_ids: list[str]) -> dict[str, list[LinkedArticle]]:
+        found: dict[str, list[LinkedArticle]] = {}
+        for start in range(0, len(development_ids), _IN_CHUNK):
+            query = (
+                select(
+                    DEVELOPMENT_ARTICLES.c.development_id,
+                    ARTICLES.c.url,
+                    ARTICLES.c.title,
+                    SOURCES.c.name,
+                    ARTICLES.c.published_at,
+                )
+                .join(ARTICLES, ARTICLES.c.id == DEVELOPMENT_ARTICLES.c.article_id)
+                .join(SOURCES, SOURCES.c.id == ARTICLES.c.source_id)
+                .where(
+                    DEVELOPMENT_ARTICLES.c.development_id.in_(
+                        development_ids[start : start + _IN_CHUNK]
+                    )
+                )
+                .order_by(ARTICLES.c.published_at, ARTICLES.c.id)
+            )
+            for dev_id, url, title, source, published in self.conn.execute(query):
+                found.setdefault(dev_id, []).append(LinkedArticle(url, title, source, published))
+        return found
 
     def earlier_developments(self, storyline: str, ids: set[str]) -> dict[str, EarlierDevelopment]:
         """Title and date of developments that updates advance (the seed's ones included)."""
@@ -120,7 +176,7 @@ class DigestTransaction:
         """Store a digest, its developments and its pending delivery; False when a digest with
         this id exists already (its delivery is then the one to send)."""
         inserted = self.conn.scalar(
-            self._store._insert_ignore(DIGESTS)
+            self._insert_ignore(DIGESTS)
             .values(
                 id=digest.id,
                 storyline=digest.storyline,
@@ -153,12 +209,6 @@ class DigestTransaction:
         return True
 
 
-def iter_storyline_developments(store: Store, storyline: str) -> Iterator[StoredDevelopment]:
-    """One storyline's live developments, oldest first (the export's shape). Read on the
-    store's own connection: detection committed them before the digest stage started."""
-    return (d for d in store.iter_developments() if d.storyline == storyline)
-
-
 @contextmanager
 def digest_transaction(store: Store) -> Iterator[DigestTransaction]:
     """One transaction holding the digest lock: compositions run one after the other."""
@@ -167,7 +217,7 @@ def digest_transaction(store: Store) -> Iterator[DigestTransaction]:
             conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_DIGEST_LOCK})
         else:  # a write first: SQLite takes its write lock before any read (busy_timeout)
             conn.execute(update(DIGESTS).where(DIGESTS.c.id.is_(None)).values(id=None))
-        yield DigestTransaction(conn, store)
+        yield DigestTransaction(conn, store._insert_ignore)
 
 
 def pending_deliveries(store: Store, stale_after: timedelta) -> list[PendingDelivery]:
@@ -265,14 +315,6 @@ def delivery_statuses(store: Store) -> list[dict[str, Any]]:
     )
     with store.engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(query)]
-
-
-def digest_development_ids(store: Store, digest_id: str) -> Sequence[str]:
-    query = select(DIGEST_DEVELOPMENTS.c.development_id).where(
-        DIGEST_DEVELOPMENTS.c.digest_id == digest_id
-    )
-    with store.engine.connect() as conn:
-        return list(conn.scalars(query))
 
 
 def run_deliveries(store: Store, run_id: str) -> list[dict[str, Any]]:

@@ -17,14 +17,8 @@ from pathlib import Path
 import pytest
 
 from storywatch.config import DigestConfig, StorylineConfig
-from storywatch.digest import (
-    Digest,
-    RenderedDigest,
-    build_digest,
-    build_heartbeat,
-    build_message,
-    render_digest,
-)
+from storywatch.digest import Digest, build_digest, build_heartbeat
+from storywatch.render import RenderedDigest, build_message, render_digest
 from storywatch.store import LinkedArticle, StoredDevelopment
 from storywatch.store_digests import EarlierDevelopment
 

@@ -314,3 +314,36 @@ def test_smtp_settings_from_the_environment() -> None:
     for bad in ({"STORYWATCH_SMTP_SECURITY": "tls"}, {"STORYWATCH_SMTP_PORT": "x"}):
         with pytest.raises(SmtpConfigError, match=next(iter(bad))):
             SmtpSettings.from_env({"STORYWATCH_SMTP_HOST": "h", **bad})
+
+
+def test_a_claim_left_by_a_crashed_run_is_sent_once_it_is_stale(
+    world: World, feed_server: FeedServer, smtp: SmtpServer
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from storywatch.schema import DeliveryRow, utcnow
+
+    config, open_store = world
+    store = open_store()
+    serve(feed_server, [ITEM_TALKS], [])
+    detect(config, store)
+    compose_digests(config, store)
+    crashed = pending_deliveries(store, STALE_CLAIM)[0]
+    assert claim_delivery(store, crashed.id, "run-that-died", STALE_CLAIM)
+
+    settings = SmtpSettings.from_env(smtp.env())
+    first = deliver_pending(store, config.outbox_dir, settings)
+    assert crashed.digest_id not in {o.digest_id for o in first}  # a fresh claim is left alone
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(DeliveryRow)
+            .where(DeliveryRow.id == crashed.id)
+            .values(claimed_at=utcnow() - STALE_CLAIM - timedelta(minutes=1))
+        )
+    (retried,) = deliver_pending(store, config.outbox_dir, settings)
+    assert (retried.digest_id, retried.status) == (crashed.digest_id, "sent")
+    resent = [r for r in smtp.received if r.message["X-Storywatch-Digest"] == crashed.digest_id]
+    assert len(resent) == 1  # same Message-ID as any copy the dead run may have sent
+    assert resent[0].message["Message-ID"] == f"<{crashed.digest_id}@example.org>"

@@ -1,0 +1,108 @@
+"""Digest rendering: a ``Digest`` -> text (72 columns), mail-safe HTML and the artifact's
+Markdown, then the MIME message. Pure: no store, no network.
+
+Jinja2 with StrictUndefined; the HTML environment autoescapes, and every value in a
+``Digest`` is already plain text (``digest.clean_text``), so feed markup never becomes markup.
+CSS is inlined with css-inline for mail clients; the dark-mode and small-screen @media rules
+stay in a <style> block (they cannot be inlined) and nothing remote is ever loaded.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from dataclasses import dataclass
+from datetime import UTC
+from email.message import EmailMessage
+from email.utils import format_datetime
+from functools import cache
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+import css_inline
+import jinja2
+
+if TYPE_CHECKING:  # digest imports this module: the type only, to keep imports one-way
+    from storywatch.digest import Digest
+
+TEXT_WIDTH = 72
+
+
+@dataclass(frozen=True)
+class RenderedDigest:
+    digest: Digest
+    text: str
+    html: str
+    markdown: str
+
+
+@cache
+def _environment(autoescape: bool) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("storywatch", "templates"),
+        autoescape=autoescape,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["wrap"] = wrap_text
+    env.filters["md"] = escape_markdown
+    env.filters["md_url"] = markdown_url
+    return env
+
+
+def wrap_text(text: str, indent: str = "", first: str | None = None) -> str:
+    """Wrap to TEXT_WIDTH columns; URLs are never broken (a long one overflows its line)."""
+    return textwrap.fill(
+        text,
+        width=TEXT_WIDTH,
+        initial_indent=indent if first is None else first,
+        subsequent_indent=indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+
+
+def escape_markdown(text: str) -> str:
+    """Feed text shown literally in a Markdown artifact (no links, emphasis or HTML)."""
+    return re.sub(r"([\\`*_{}\[\]()<>#+!|~])", r"\\\1", text)
+
+
+def markdown_url(url: str) -> str:
+    """A URL safe inside Markdown's ``(...)``: brackets, quotes and spaces percent-encoded
+    (the artifact only; the email keeps the exported URL exactly)."""
+    return quote(url, safe=":/?#@!$&'*+,;=%~-._")
+
+
+_INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
+
+
+def render_digest(digest: Digest) -> RenderedDigest:
+    """Text (72 columns), HTML (CSS inlined, dark-mode rules kept) and the artifact Markdown."""
+    values = {"digest": digest, "subject": digest.subject}
+    text = _environment(False).get_template("digest.txt").render(values)
+    page = _environment(True).get_template("digest.html").render(values)
+    markdown = _environment(False).get_template("digest.md").render(values)
+    return RenderedDigest(digest, text, _INLINER.inline(page), markdown)
+
+
+def build_message(rendered: RenderedDigest) -> EmailMessage:
+    """multipart/alternative (text, then HTML), 7-bit safe; Message-ID from the digest id."""
+    digest = rendered.digest
+    message = EmailMessage()
+    message["Subject"] = digest.subject
+    message["From"] = digest.sender
+    message["To"] = digest.recipient
+    message["Date"] = format_datetime(digest.created_at.astimezone(UTC))
+    message["Message-ID"] = message_id(digest.digest_id, digest.sender)
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-Storywatch-Digest"] = digest.digest_id
+    message.set_content(rendered.text, charset="utf-8", cte="quoted-printable")
+    message.add_alternative(rendered.html, subtype="html", charset="utf-8", cte="quoted-printable")
+    message.set_boundary(f"=_storywatch_{digest.digest_id}")  # same digest, same bytes
+    return message
+
+
+def message_id(digest_id: str, sender: str) -> str:
+    return f"<{digest_id}@{sender.rsplit('@', 1)[-1]}>"
