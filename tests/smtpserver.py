@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import socket
+import ssl
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -39,6 +42,43 @@ class _Handler:
         return "250 OK"
 
 
+def self_signed_context() -> ssl.SSLContext:
+    """A server TLS context with a fresh self-signed certificate for 127.0.0.1."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "storywatch test SMTP")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(hours=1))
+        .sign(key, hashes.SHA256())
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        cert_file, key_file = f"{folder}/cert.pem", f"{folder}/key.pem"
+        with open(cert_file, "wb") as out:
+            out.write(cert.public_bytes(serialization.Encoding.PEM))
+        with open(key_file, "wb") as out:
+            out.write(
+                key.private_bytes(
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
+                )
+            )
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert_file, key_file)
+    return context
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -49,10 +89,13 @@ class SmtpServer:
     """``with SmtpServer() as smtp:`` ... ``smtp.received``; ``stop()``/``start()`` take it down
     and bring it back on the same port (SMTP down, then up)."""
 
-    def __init__(self, login: tuple[str, str] | None = None) -> None:
+    def __init__(self, login: tuple[str, str] | None = None, tls: str | None = None) -> None:
+        """``tls``: None (clear text), "starttls" (required before MAIL) or "ssl" (implicit)."""
         self.port = free_port()
         self.handler = _Handler()
         self._login = login
+        self._tls = tls
+        self._context = self_signed_context() if tls else None
         self._controller: Controller | None = None
 
     @property
@@ -84,6 +127,10 @@ class SmtpServer:
                 "auth_required": True,
                 "auth_require_tls": False,
             }
+        if self._tls == "starttls":
+            extra.update(tls_context=self._context, require_starttls=True)
+        elif self._tls == "ssl":
+            extra.update(ssl_context=self._context)
         self._controller = Controller(self.handler, hostname="127.0.0.1", port=self.port, **extra)
         self._controller.start()
 

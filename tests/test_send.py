@@ -347,3 +347,26 @@ def test_a_claim_left_by_a_crashed_run_is_sent_once_it_is_stale(
     resent = [r for r in smtp.received if r.message["X-Storywatch-Digest"] == crashed.digest_id]
     assert len(resent) == 1  # same Message-ID as any copy the dead run may have sent
     assert resent[0].message["Message-ID"] == f"<{crashed.digest_id}@example.org>"
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_tls_refuses_a_certificate_it_cannot_verify_and_sends_when_told_not_to_verify(
+    world: World, feed_server: FeedServer, security: str
+) -> None:
+    from dataclasses import replace
+
+    config, open_store = world
+    store = open_store()
+    serve(feed_server, [ITEM_TALKS], [])
+    detect(config, store)
+    compose_digests(config, store)
+    with SmtpServer(tls=security) as server:
+        checked = SmtpSettings.from_env(server.env(security=security))
+        assert checked is not None and checked.verify
+        refused = deliver_pending(store, config.outbox_dir, checked)  # self-signed: refused
+        assert {o.status for o in refused} == {"failed"}
+        assert "CERTIFICATE_VERIFY_FAILED" in (refused[0].error or "")
+        trusting = replace(checked, verify=False)  # what a block with verify: false asks for
+        sent = deliver_pending(store, config.outbox_dir, trusting)
+        assert [o.status for o in sent] == ["sent", "sent"]
+        assert len(server.received) == 2
