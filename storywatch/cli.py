@@ -507,38 +507,53 @@ def digest(
     ] = None,
 ) -> None:
     """Preview the next digest, send digests now, or (no option) list every delivery."""
-    from storywatch.digest import compose_digests, preview_digest
-    from storywatch.send import SmtpConfigError, SmtpSettings, deliver_pending
-    from storywatch.store_digests import delivery_statuses
-
     config = _load(ctx)
     store = _open_store(config)
     try:
         if preview is not None:
-            rendered = preview_digest(config, store, storyline)
-            preview.parent.mkdir(parents=True, exist_ok=True)
-            preview.write_text(rendered.html, encoding="utf-8")
-            err.print(f"{preview}: {rendered.digest.subject}", highlight=False, markup=False)
+            _write_preview(config, store, preview, storyline)
         if send:
-            try:
-                smtp = SmtpSettings.from_env()
-            except SmtpConfigError as exc:
-                err.print(f"[red]error:[/] {exc}", highlight=False)
-                raise typer.Exit(EXIT_CONFIG) from None
-            compose_digests(config, store)
-            blocks = _smtp_blocks(config)
-            for outcome in deliver_pending(store, config.outbox_dir, smtp, blocks):
-                err.print(
-                    f"  digest {outcome.status} to {outcome.recipient}: {outcome.subject}"
-                    + (f" ({outcome.error})" if outcome.error else ""),
-                    highlight=False,
-                    markup=False,
-                )
+            _send_digests_now(config, store)
         if preview is None and not send:
-            rows = [{**r, "sent_at": _iso(r["sent_at"])} for r in delivery_statuses(store)]
-            print(json.dumps(rows, ensure_ascii=False, indent=1))
+            _list_deliveries(store)
     finally:
         store.close()
+
+
+def _write_preview(config: Config, store: Store, path: Path, storyline: str | None) -> None:
+    from storywatch.digest import preview_digest
+
+    rendered = preview_digest(config, store, storyline)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(rendered.html, encoding="utf-8")
+    err.print(f"{path}: {rendered.digest.subject}", highlight=False, markup=False)
+
+
+def _send_digests_now(config: Config, store: Store) -> None:
+    """Compose every storyline's digest, whatever its mode, and send what is pending."""
+    from storywatch.digest import compose_digests
+    from storywatch.send import SmtpConfigError, SmtpSettings, deliver_pending
+
+    try:
+        smtp = SmtpSettings.from_env()
+    except SmtpConfigError as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(EXIT_CONFIG) from None
+    compose_digests(config, store)
+    for outcome in deliver_pending(store, config.outbox_dir, smtp, _smtp_blocks(config)):
+        error = f" ({outcome.error})" if outcome.error else ""
+        err.print(
+            f"  digest {outcome.status} to {outcome.recipient}: {outcome.subject}{error}",
+            highlight=False,
+            markup=False,
+        )
+
+
+def _list_deliveries(store: Store) -> None:
+    from storywatch.store_digests import delivery_statuses
+
+    rows = [{**r, "sent_at": _iso(r["sent_at"])} for r in delivery_statuses(store)]
+    print(json.dumps(rows, ensure_ascii=False, indent=1))
 
 
 def _smtp_blocks(config: Config) -> dict[str, Any]:

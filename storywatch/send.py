@@ -24,7 +24,7 @@ import smtplib
 import ssl
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from email.parser import HeaderParser
 from email.utils import parseaddr
@@ -58,7 +58,7 @@ class SmtpSettings:
     port: int
     security: Security = "starttls"
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)  # never in logs or reprs
     timeout: float = SMTP_TIMEOUT
     verify: bool = True  # check the server's certificate (a prefect-email block may say not)
 
