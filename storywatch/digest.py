@@ -120,12 +120,10 @@ class Digest:
     @property
     def subject(self) -> str:
         title = self.title
+        if self.kind == "heartbeat" and self.since:
+            return f"{title}: nothing new since {self.since}"
         if self.kind == "heartbeat":
-            return (
-                f"{title}: nothing new since {self.since}"
-                if self.since
-                else (f"{title}: nothing new ({self.day})")
-            )
+            return f"{title}: nothing new ({self.day})"
         noun = "development" if self.count == 1 else "developments"
         return f"{title}: {self.count} new {noun} ({self.day})"
 
@@ -214,9 +212,13 @@ def build_heartbeat(
     )
 
 
+def _in_section_order(types: Sequence[str]) -> list[str]:
+    return [t for t in TYPE_HEADINGS if t in types] + sorted(set(types) - set(TYPE_HEADINGS))
+
+
 def _section_of(types: Sequence[str]) -> str:
-    known = [t for t in TYPE_HEADINGS if t in types]
-    return known[0] if known else (sorted(types)[0] if types else "other")
+    ordered = _in_section_order(types)
+    return ordered[0] if ordered else "other"
 
 
 def _item(
@@ -229,7 +231,7 @@ def _item(
     return DigestItem(
         id=development.id,
         novelty=development.novelty,
-        types=[TYPE_HEADINGS.get(t, t).rstrip("s").lower() for t in development.types],
+        types=[t.replace("_", " ") for t in _in_section_order(development.types)],
         title=clean_text(development.title),
         summary=_summary(development),
         evidence=clean_text(str(evidence.get("sentence", ""))),
