@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import itertools
 import json
 import threading
 from datetime import UTC, datetime, timedelta
@@ -19,6 +22,8 @@ from storywatch.parse import parse_feed
 from storywatch.schema import BandRow, ClusterRow, FingerprintRow
 from storywatch.store import FetchRecord, Store
 from tests.conftest import shared_path
+from tests.factories import write_config
+from tests.test_cli import storywatch
 
 T0 = datetime(2025, 6, 3, 8, 0, tzinfo=UTC)
 
@@ -302,6 +307,9 @@ def syndication_groups(corpus: Path, articles: list[Article]) -> dict[str, str]:
 
 
 def test_devset_copies_share_a_cluster_and_nothing_else_does(store: Store) -> None:
+    """Issue 4's quality target through the real store: pair recall >= 0.97 over every pair of
+    articles in one `syndicated_of` group, and no two articles of different groups share a
+    cluster (a wrong merge)."""
     corpus = shared_path("devset")
     articles = devset_articles(corpus)
     groups = syndication_groups(corpus, articles)
@@ -310,13 +318,53 @@ def test_devset_copies_share_a_cluster_and_nothing_else_does(store: Store) -> No
         store_articles(store, articles[start : start + 40])
         cluster_new_articles(store)
     cluster_of = {a.url: a.cluster for a in store.iter_articles()}
+    assert None not in cluster_of.values() and len(cluster_of) == len(articles)
     by_link = {a.link: cluster_of[a.url] for a in articles}
-    pairs = [(link, root) for link, root in groups.items() if link != root]
-    assert len(pairs) == 17
-    missed = [p for p in pairs if by_link[p[0]] != by_link[p[1]]]
-    assert missed == []
+    same_group = [
+        (x, y) for x, y in itertools.combinations(sorted(by_link), 2) if groups[x] == groups[y]
+    ]
+    assert len(same_group) >= 10  # the devset labels its copies
+    missed = [p for p in same_group if by_link[p[0]] != by_link[p[1]]]
+    assert 1 - len(missed) / len(same_group) >= 0.97, missed
     members: dict[int | None, set[str]] = {}
     for link, cluster in by_link.items():
         members.setdefault(cluster, set()).add(groups[link])
     wrong = {c: roots for c, roots in members.items() if len(roots) > 1}
     assert wrong == {}
+
+
+# -- export: `storywatch export articles` gives each article's cluster ----------------------------
+
+
+def test_export_articles_gives_each_article_its_cluster(tmp_path: Path, database_url: str) -> None:
+    config = write_config(
+        tmp_path, {"wire": "https://wire.test/rss", "paper": "https://paper.test/rss"}
+    )
+    store = Store.open(database_url)
+    try:
+        ids = store_articles(
+            store,
+            [
+                article("wire", "harbour", HARBOUR_TITLE, HARBOUR),
+                article("paper", "port-shut", HARBOUR_COPY_TITLE, HARBOUR_COPY, hours=2),
+                article("wire", "orchards", ORCHARD_TITLE, ORCHARD, hours=1),
+            ],
+        )
+        cluster_new_articles(store)
+    finally:
+        store.close()
+    env = {"STORYWATCH_DATABASE_URL": database_url}
+    args = ("--config", str(config), "export", "articles", "--format")
+    done = storywatch(*args, "json", cwd=Path("/"), env=env)
+    assert done.returncode == 0, done.stderr
+    exported = {a["url"]: a["cluster"] for a in json.loads(done.stdout)}
+    harbour = ids["https://wire.test/harbour"]
+    assert exported == {
+        "https://wire.test/harbour": harbour,  # the cluster id: its first article's id
+        "https://paper.test/port-shut": harbour,  # the syndicated copy: the same cluster
+        "https://wire.test/orchards": ids["https://wire.test/orchards"],
+    }
+    done = storywatch(*args, "csv", cwd=Path("/"), env=env)
+    assert done.returncode == 0, done.stderr
+    rows = csv.DictReader(io.StringIO(done.stdout))
+    assert {r["url"]: int(r["cluster"]) for r in rows} == exported
