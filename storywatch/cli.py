@@ -567,6 +567,42 @@ def _smtp_blocks(config: Config) -> dict[str, Any]:
     return asyncio.run(smtp_settings_from_blocks(config))
 
 
+# -- schedules (issue 6): serve -----------------------------------------------------------------
+
+
+@app.command()
+def serve(ctx: typer.Context) -> None:
+    """Run the schedules until stopped (Ctrl-C, SIGTERM): ingest, cluster, detect and
+    immediate digests every ingest.every_minutes; scheduled digests on their cron; backfill
+    on demand from the Prefect UI. With PREFECT_API_URL unset and no server on
+    127.0.0.1:4200, starts one (UI on http://127.0.0.1:4200) and stops it on exit."""
+    import signal
+
+    from storywatch.prefect_server import PrefectServerError, prefect_api
+
+    config = _load(ctx)
+    # Until Prefect's runner takes SIGTERM over: stop as Ctrl-C does (the server is stopped).
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        with prefect_api(config.base_dir) as api_url:
+            os.environ["PREFECT_API_URL"] = api_url
+            from flows.serve import serve_until_stopped  # Prefect loads here, on this API
+
+            _setup_logging(logging.getLogger("storywatch").level)
+            serve_until_stopped(str(config.path.resolve()))
+    except PrefectServerError as exc:
+        err.print("[red]error:[/]", end=" ")
+        err.print(str(exc), highlight=False, markup=False)
+        raise typer.Exit(EXIT_FAILED) from None
+    except KeyboardInterrupt:
+        pass
+    err.print("serve stopped", highlight=False)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     # Registered first, so it runs last, after every other exit handler (Prefect's log and
     # event workers flush in theirs): then leave without tearing down the interpreter, which
