@@ -100,6 +100,7 @@ class Digest:
     kind: str
     sections: list[DigestSection] = field(default_factory=list)
     since: str | None = None  # heartbeat: the last digest's date, when there was one
+    window: str | None = None  # a backfill's digest: the replayed window, e.g. "12–18 Feb 2025"
 
     @property
     def title(self) -> str:
@@ -125,6 +126,8 @@ class Digest:
         if self.kind == "heartbeat":
             return f"{title}: nothing new ({self.day})"
         noun = "development" if self.count == 1 else "developments"
+        if self.window:
+            return f"{title}: {self.count} {noun} in the backfill of {self.window}"
         return f"{title}: {self.count} new {noun} ({self.day})"
 
     @property
@@ -133,6 +136,8 @@ class Digest:
         if self.kind == "heartbeat":
             day = _local(self.created_at, self.timezone).date().isoformat()
             parts: Iterable[str] = ("heartbeat", self.recipient, day)
+        elif self.window:
+            parts = ("backfill", self.window, self.recipient, *self.development_ids)
         else:
             parts = (self.recipient, *self.development_ids)
         digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
@@ -168,8 +173,10 @@ def build_digest(
     developments: Sequence[StoredDevelopment],
     earlier: dict[str, EarlierDevelopment],
     created_at: datetime,
+    window: str | None = None,
 ) -> Digest:
-    """The digest of ``developments`` for one recipient, grouped by development type."""
+    """The digest of ``developments`` for one recipient, grouped by development type
+    (``window``: a backfill's digest, marked as such)."""
     items: dict[str, list[DigestItem]] = {}
     for development in developments:
         section = _section_of(development.types)
@@ -187,8 +194,9 @@ def build_digest(
         sender=settings.sender,
         created_at=created_at,
         timezone=settings.timezone,
-        kind="developments",
+        kind="backfill" if window else "developments",
         sections=sections,
+        window=window,
     )
 
 

@@ -55,6 +55,7 @@ from storywatch.parse import (
     _feed_entry,
     _has_anything,
     _scan_prolog,
+    prev_archive_url,
 )
 
 try:  # feedparser's own helpers and tables, so that the fast path follows them exactly
@@ -175,6 +176,7 @@ def _fast_parse(content: bytes, url: str, headers: Mapping[str, str], now: datet
         entries=entries,
         bozo=False,
         bozo_message=None,
+        archive_url=prev_archive_url(reader.feeddata.get("links")),
     )
 
 

@@ -471,6 +471,32 @@ async def fetch_as_completed(
             await asyncio.gather(*tasks, return_exceptions=True)
 
 
+class Fetcher:
+    """One client and its concurrency slots, for callers that choose each next request from
+    the last answer (backfill pages through a feed's archive one page at a time)."""
+
+    def __init__(self, limits: FetchLimits) -> None:
+        self.limits = limits
+        self._slots = _Slots(limits)
+        self._client: httpx.AsyncClient | None = None
+
+    async def __aenter__(self) -> Fetcher:
+        self._client = _make_client(self.limits)
+        await self._client.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def fetch(self, request: FetchRequest) -> FetchResult:
+        """One source's fetch, bounded and never raising (as in ``fetch_all``)."""
+        if self._client is None:
+            raise RuntimeError("use Fetcher as an async context manager")
+        return await _fetch_source(self._client, request, self.limits, self._slots)
+
+
 def fetch_sources(requests: Sequence[FetchRequest], limits: FetchLimits) -> list[FetchResult]:
     """Blocking wrapper of ``fetch_all`` for synchronous callers (CLI, Prefect tasks, threads)."""
     return run_blocking(fetch_all(requests, limits))

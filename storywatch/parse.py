@@ -72,6 +72,7 @@ class ParsedFeed:
     entries: list[FeedEntry] = field(default_factory=list)
     bozo: bool = False
     bozo_message: str | None = None  # why the feed was not well-formed (entries still kept)
+    archive_url: str | None = None  # RFC 5005 rel="prev-archive": the previous archive page
 
 
 MIN_DATE = datetime(1990, 1, 1, tzinfo=UTC)
@@ -181,7 +182,19 @@ def parse_feed(
         entries=entries,
         bozo=bool(notes),
         bozo_message="; ".join(notes) or None,
+        archive_url=prev_archive_url(result.feed.get("links")),
     )
+
+
+def prev_archive_url(links: Any) -> str | None:
+    """The feed-level rel="prev-archive" link (RFC 5005), when it is http(s)."""
+    for link in links or []:
+        if not isinstance(link, dict) or link.get("rel") != "prev-archive":
+            continue
+        href = link.get("href")
+        if isinstance(href, str) and href.startswith(("http://", "https://")):
+            return href
+    return None
 
 
 def _decompress(content: bytes) -> bytes:

@@ -1,0 +1,188 @@
+"""Judging a backfilled window as of its time, and what of it is mailed.
+
+``detect_window`` replays in publication order against the memory as it stood at the
+window's start. When nothing after the window was judged yet (a fresh database, or a window
+newer than everything stored) that is plain detection of the pending articles; otherwise the
+storyline is re-detected from the window's start (``detection.redetect_storyline``), so a
+development first reported inside the window is ``new`` there and later reports fold in.
+
+A replay may give a story the reader was already mailed a new id (it is first seen earlier
+now); developments listing an article a recipient was told about, and a window's
+developments when the backfill runs without --email, are recorded as handled
+(``store_backfill.place_quietly``) so no later run mails them. With --email, each recipient
+gets one digest of the window's developments, marked as a backfill.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from storywatch import store_backfill
+from storywatch.backfill import BackfillReport, Window, backfill_collect
+from storywatch.config import Config
+from storywatch.detection import (
+    StorylineDetection,
+    detect_storyline,
+    redetect_storyline,
+    storyline_config,
+)
+from storywatch.digest import ComposedDigest, _composed, _to_row, build_digest
+from storywatch.render import render_digest
+from storywatch.store import Store
+from storywatch.store_digests import digest_transaction
+
+log = logging.getLogger(__name__)
+
+
+def detect_window(
+    config: Config, storyline_id: str, store: Store, window: Window, run_id: str | None
+) -> StorylineDetection:
+    """Detect the window's articles as of their time (see the module docstring)."""
+    first = store_backfill.earliest_unassessed(store, storyline_id, window.start)
+    if first is None or not store_backfill.assessed_after(store, storyline_id, first):
+        return detect_storyline(config, storyline_id, store, run_id=run_id)
+    told = store_backfill.told_articles(store, storyline_id)
+    log.info("%s: replaying from %s (later articles were judged already)", storyline_id, window)
+    report = redetect_storyline(config, storyline_id, store, since=window.start, run_id=run_id)
+    for recipient, articles in told.items():
+        # The replay may give a story the reader was mailed a new id (first seen earlier now):
+        # what lists an article they were told about is theirs already, never mailed again.
+        again = store_backfill.developments_with_articles(
+            store, storyline_id, window.start, articles
+        )
+        reason = f"replay of {window}: reported to {recipient} before, not mailed again"
+        store_backfill.place_quietly(store, storyline_id, recipient, again, reason, run_id)
+    return report
+
+
+def compose_window_digests(
+    config: Config,
+    store: Store,
+    window: Window,
+    storylines: Sequence[str],
+    run_id: str | None,
+    now: datetime | None = None,
+) -> list[ComposedDigest]:
+    """One digest per storyline and recipient with the window's developments not yet sent to
+    them, marked as a backfill. Nothing to send: no digest (a backfill has no heartbeat)."""
+    created_at = now or datetime.now(UTC)
+    composed = []
+    for storyline_id in storylines:
+        storyline = storyline_config(config, storyline_id)
+        settings = config.digest_for(storyline)
+        label = window_label(window)
+        for recipient in settings.to:
+            with digest_transaction(store) as tx:
+                unsent = [
+                    d
+                    for d in tx.unsent_developments(storyline.id, recipient)
+                    if window.contains(d.first_seen)
+                ]
+                if not unsent:
+                    continue
+                ids = {d.updates for d in unsent if d.updates}
+                earlier = tx.earlier_developments(storyline.id, ids)
+                digest = build_digest(
+                    storyline, settings, recipient, unsent, earlier, created_at, window=label
+                )
+                rendered = render_digest(digest)
+                if tx.add_digest(_to_row(rendered, run_id)):
+                    composed.append(_composed(rendered))
+    return composed
+
+
+def record_window_quietly(
+    config: Config, store: Store, window: Window, storylines: Sequence[str], run_id: str | None
+) -> int:
+    """A backfill without --email: the window's developments are history, never mailed."""
+    placed = 0
+    for storyline_id in storylines:
+        ids = store_backfill.developments_first_seen(store, storyline_id, window.start, window.end)
+        if ids:
+            reason = f"backfill of {window} without --email: recorded, not mailed"
+            placed += _place_for_all(config, store, storyline_id, ids, reason, run_id)
+    return placed
+
+
+def _place_for_all(
+    config: Config,
+    store: Store,
+    storyline_id: str,
+    ids: Sequence[str],
+    reason: str,
+    run_id: str | None,
+) -> int:
+    settings = config.digest_for(storyline_config(config, storyline_id))
+    return sum(
+        store_backfill.place_quietly(store, storyline_id, recipient, ids, reason, run_id)
+        for recipient in settings.to
+    )
+
+
+def window_label(window: Window) -> str:
+    """ "12 Feb 2025", "12–18 Feb 2025", "28 Feb–3 Mar 2025", "30 Dec 2024–2 Jan 2025"."""
+    since, until = window.since, window.until
+    if since == until:
+        return f"{since.day} {since:%b %Y}"
+    if (since.year, since.month) == (until.year, until.month):
+        return f"{since.day}–{until.day} {until:%b %Y}"
+    if since.year == until.year:
+        return f"{since.day} {since:%b}–{until.day} {until:%b %Y}"
+    return f"{since.day} {since:%b %Y}–{until.day} {until:%b %Y}"
+
+
+# -- one call per flow task (each opens the config and store itself) --------------------------
+
+
+def collect_configured(
+    config_path: str, since: str, until: str, run_id: str, sources: Sequence[str] | None
+) -> BackfillReport:
+    """``backfill_collect`` from a config path: fetch and store the window's entries."""
+    from storywatch.config import load_config
+
+    config = load_config(config_path)
+    store = Store.open(config.database_url)
+    try:
+        return backfill_collect(config, store, Window.parse(since, until), run_id, sources)
+    finally:
+        store.close()
+
+
+def detect_window_configured(
+    config_path: str, storyline_id: str, since: str, until: str, run_id: str | None
+) -> StorylineDetection:
+    from storywatch.config import load_config
+
+    config = load_config(config_path)
+    store = Store.open(config.database_url)
+    try:
+        return detect_window(config, storyline_id, store, Window.parse(since, until), run_id)
+    finally:
+        store.close()
+
+
+def settle_window_configured(
+    config_path: str,
+    since: str,
+    until: str,
+    storylines: Sequence[str],
+    email: bool,
+    run_id: str | None,
+) -> list[ComposedDigest]:
+    """With ``email``: compose the window's digests (sent by the send stage); without: record
+    the window's developments as handled. Returns what was composed."""
+    from storywatch.config import load_config
+
+    config = load_config(config_path)
+    window = Window.parse(since, until)
+    store = Store.open(config.database_url)
+    try:
+        if email:
+            return compose_window_digests(config, store, window, storylines, run_id)
+        placed = record_window_quietly(config, store, window, storylines, run_id)
+        log.info("backfill of %s: %d developments recorded without mail", window, placed)
+        return []
+    finally:
+        store.close()

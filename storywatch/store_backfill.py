@@ -1,0 +1,159 @@
+"""The store's side of a backfill: window articles without touching feed health, and the
+questions the replay asks (what was assessed after a moment, what the window produced).
+
+Kept apart from store.py, which serves the live run. Every write ignores conflicts, so a
+repeated or interrupted backfill never duplicates a row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+
+from storywatch.normalise import Article
+from storywatch.schema import utcnow
+from storywatch.store import ARTICLES, ASSESSMENTS, DEVELOPMENT_ARTICLES, DEVELOPMENTS, Store
+from storywatch.store_digests import DIGEST_DEVELOPMENTS, DIGESTS
+
+QUIET_KIND = "quiet"  # a digest row that records developments as handled, never mailed
+
+
+def save_window_articles(
+    store: Store,
+    articles: Sequence[Article],
+    source_ids: dict[str, int],
+    run_id: str,
+    fetched_at: datetime,
+) -> list[int]:
+    """Store a page's in-window articles; return the ids of those that were new. Archive pages
+    say nothing about the live feed, so its validators and health stay as they were."""
+    with store.engine.begin() as conn:
+        return store._insert_articles(conn, articles, source_ids, run_id, fetched_at)
+
+
+def assessed_after(store: Store, storyline: str, moment: datetime) -> bool:
+    """Has the storyline already judged an article published after ``moment``? Then a window
+    starting at ``moment`` must be replayed, not just appended to the memory."""
+    query = (
+        select(ASSESSMENTS.c.article_id)
+        .join(ARTICLES, ARTICLES.c.id == ASSESSMENTS.c.article_id)
+        .where(ASSESSMENTS.c.storyline == storyline, ARTICLES.c.published_at > moment)
+        .limit(1)
+    )
+    with store.engine.connect() as conn:
+        return conn.scalar(query) is not None
+
+
+def earliest_unassessed(store: Store, storyline: str, start: datetime) -> datetime | None:
+    """The publication time of the first article from ``start`` on not judged yet."""
+    assessed = select(ASSESSMENTS.c.article_id).where(ASSESSMENTS.c.storyline == storyline)
+    query = select(ARTICLES.c.published_at).where(
+        ARTICLES.c.published_at >= start, ARTICLES.c.id.not_in(assessed)
+    )
+    with store.engine.connect() as conn:
+        return conn.scalar(query.order_by(ARTICLES.c.published_at).limit(1))
+
+
+def development_ids(store: Store, storyline: str) -> set[str]:
+    with store.engine.connect() as conn:
+        query = select(DEVELOPMENTS.c.id).where(DEVELOPMENTS.c.storyline == storyline)
+        return set(conn.scalars(query))
+
+
+def developments_first_seen(
+    store: Store, storyline: str, start: datetime, end: datetime | None
+) -> list[str]:
+    """Alerted (not dismissed) developments first seen in [start, end), oldest first."""
+    query = select(DEVELOPMENTS.c.id).where(
+        DEVELOPMENTS.c.storyline == storyline,
+        DEVELOPMENTS.c.dismissed.is_(False),
+        DEVELOPMENTS.c.first_seen >= start,
+    )
+    if end is not None:
+        query = query.where(DEVELOPMENTS.c.first_seen < end)
+    with store.engine.connect() as conn:
+        return list(conn.scalars(query.order_by(DEVELOPMENTS.c.first_seen, DEVELOPMENTS.c.id)))
+
+
+def place_quietly(
+    store: Store,
+    storyline: str,
+    recipient: str,
+    development_ids: Sequence[str],
+    reason: str,
+    run_id: str | None,
+) -> int:
+    """Record developments as handled for ``recipient`` without mailing them (a backfill run
+    without --email): a digest row of kind "quiet" with no delivery. Returns how many were
+    placed (those already in one of the recipient's digests are left where they are)."""
+    placed = select(DIGEST_DEVELOPMENTS.c.development_id).where(
+        DIGEST_DEVELOPMENTS.c.recipient == recipient,
+        DIGEST_DEVELOPMENTS.c.development_id.in_(list(development_ids)),
+    )
+    with store.engine.begin() as conn:
+        todo = [d for d in development_ids if d not in set(conn.scalars(placed))]
+        if not todo:
+            return 0
+        digest_id = quiet_digest_id(storyline, recipient, todo)
+        conn.execute(
+            store._insert_ignore(DIGESTS).values(
+                id=digest_id,
+                storyline=storyline,
+                recipient=recipient,
+                kind=QUIET_KIND,
+                subject=reason,
+                message="",
+                markdown="",
+                development_count=len(todo),
+                run_id=run_id,
+                created_at=utcnow(),
+            )
+        )
+        conn.execute(
+            store._insert_ignore(DIGEST_DEVELOPMENTS),
+            [{"digest_id": digest_id, "recipient": recipient, "development_id": d} for d in todo],
+        )
+    return len(todo)
+
+
+def quiet_digest_id(storyline: str, recipient: str, development_ids: Sequence[str]) -> str:
+    parts = ("quiet", recipient, *development_ids)
+    return f"{storyline}-quiet-{hashlib.sha256(chr(10).join(parts).encode()).hexdigest()[:16]}"
+
+
+def told_articles(store: Store, storyline: str) -> dict[str, set[int]]:
+    """recipient -> the articles of every development already in one of their digests: what
+    each reader was told, whichever development ids a replay gives those articles later."""
+    query = (
+        select(DIGEST_DEVELOPMENTS.c.recipient, DEVELOPMENT_ARTICLES.c.article_id)
+        .join(
+            DEVELOPMENT_ARTICLES,
+            DEVELOPMENT_ARTICLES.c.development_id == DIGEST_DEVELOPMENTS.c.development_id,
+        )
+        .join(DEVELOPMENTS, DEVELOPMENTS.c.id == DIGEST_DEVELOPMENTS.c.development_id)
+        .where(DEVELOPMENTS.c.storyline == storyline)
+    )
+    told: dict[str, set[int]] = {}
+    with store.engine.connect() as conn:
+        for recipient, article_id in conn.execute(query):
+            told.setdefault(recipient, set()).add(article_id)
+    return told
+
+
+def developments_with_articles(
+    store: Store, storyline: str, since: datetime, article_ids: set[int]
+) -> list[str]:
+    """Developments first seen from ``since`` on that list any of ``article_ids``."""
+    if not article_ids:
+        return []
+    query = (
+        select(DEVELOPMENTS.c.id, DEVELOPMENT_ARTICLES.c.article_id)
+        .join(DEVELOPMENT_ARTICLES, DEVELOPMENT_ARTICLES.c.development_id == DEVELOPMENTS.c.id)
+        .where(DEVELOPMENTS.c.storyline == storyline, DEVELOPMENTS.c.first_seen >= since)
+    )
+    with store.engine.connect() as conn:
+        found = {dev for dev, article in conn.execute(query) if article in article_ids}
+    return sorted(found)

@@ -1,0 +1,406 @@
+"""Backfill: windows, paging (RFC 5005, paged and dated templates), idempotency, resume and
+novelty as of the time, against the real feed server and both databases (no Prefect here;
+tests/test_backfill_cli.py runs the flow and the command)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from storywatch.backfill import (
+    SourceReach,
+    Window,
+    WindowError,
+    backfill_collect,
+    page_is_older,
+    template_pages,
+)
+from storywatch.config import load_config
+from storywatch.detection import detect_storyline
+from storywatch.ingest import new_run_id
+from storywatch.normalise import Article
+from storywatch.replay import (
+    compose_window_digests,
+    detect_window,
+    record_window_quietly,
+    window_label,
+)
+from storywatch.store import Store
+from storywatch.store_digests import digest_transaction
+from tests import storyfeeds
+from tests.factories import rss
+from tests.feedserver import FeedServer
+
+
+def story_item(slug: str, day: int, hour: int = 10) -> dict[str, str]:
+    return {
+        "title": f"Story {slug}",
+        "link": f"https://wire.test/news/{slug}",
+        "guid": f"wire-{slug}",
+        "description": f"Report number {slug}.",
+        "pubDate": format_datetime(datetime(2025, 4, day, hour, tzinfo=UTC)),
+    }
+
+
+def atom(items: list[dict[str, str]], prev_archive: str | None = None) -> bytes:
+    """An Atom feed of ``items`` with an optional RFC 5005 prev-archive link."""
+    link = f'<link rel="prev-archive" href="{prev_archive}"/>' if prev_archive else ""
+    entries = "".join(
+        f'<entry><title>{i["title"]}</title><id>{i["guid"]}</id><link href="{i["link"]}"/>'
+        f"<updated>{_iso(i['pubDate'])}</updated><summary>{i['description']}</summary></entry>"
+        for i in items
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        f"<title>Wire</title><id>urn:wire</id><updated>2025-04-30T00:00:00Z</updated>{link}"
+        f"{entries}</feed>"
+    ).encode()
+
+
+def _iso(rfc822: str) -> str:
+    from email.utils import parsedate_to_datetime
+
+    return parsedate_to_datetime(rfc822).isoformat().replace("+00:00", "Z")
+
+
+def write_config(folder: Path, sources: list[dict[str, Any]]) -> Path:
+    path = storyfeeds.write_story_config(folder, {})
+    data = yaml.safe_load(path.read_text())
+    data["sources"] = sources
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def stored_guids(store: Store) -> set[str]:
+    return {a.url.rsplit("/", 1)[-1] for a in store.iter_articles()}
+
+
+# -- windows and pages (pure) ------------------------------------------------------------------
+
+
+def test_window_is_whole_utc_days_both_ends_included() -> None:
+    window = Window.parse("2025-04-11", "2025-04-13")
+    assert window.contains(datetime(2025, 4, 11, 0, 0, tzinfo=UTC))
+    assert window.contains(datetime(2025, 4, 13, 23, 59, 59, tzinfo=UTC))
+    assert not window.contains(datetime(2025, 4, 14, 0, 0, tzinfo=UTC))
+    assert not window.contains(datetime(2025, 4, 10, 23, 59, tzinfo=UTC))
+    assert window.days() == [date(2025, 4, 11), date(2025, 4, 12), date(2025, 4, 13)]
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "message"),
+    [
+        ("2025-04-13", "2025-04-11", "after --until"),
+        ("13/04/2025", "2025-04-14", "not a date"),
+        ("2025-04-01", "yesterday", "not a date"),
+    ],
+)
+def test_bad_windows_are_refused_with_the_reason(since: str, until: str, message: str) -> None:
+    with pytest.raises(WindowError, match=message):
+        Window.parse(since, until)
+
+
+def test_window_labels_read_naturally() -> None:
+    assert window_label(Window.parse("2025-02-12", "2025-02-12")) == "12 Feb 2025"
+    assert window_label(Window.parse("2025-02-12", "2025-02-18")) == "12–18 Feb 2025"
+    assert window_label(Window.parse("2025-02-28", "2025-03-03")) == "28 Feb–3 Mar 2025"
+    assert window_label(Window.parse("2024-12-30", "2025-01-02")) == "30 Dec 2024–2 Jan 2025"
+
+
+def test_paged_template_counts_pages_and_dated_template_goes_day_by_day() -> None:
+    window = Window.parse("2025-04-11", "2025-04-12")
+    (paged,) = template_pages("https://x.test/feed?paged={page}", window)
+    assert [next(paged) for _ in range(3)] == [f"https://x.test/feed?paged={n}" for n in (1, 2, 3)]
+    days = [
+        list(s)
+        for s in template_pages("https://x.test/s?q=a+after:{since}+before:{before}", window)
+    ]
+    assert days == [
+        ["https://x.test/s?q=a+after:2025-04-12+before:2025-04-13"],
+        ["https://x.test/s?q=a+after:2025-04-11+before:2025-04-12"],
+    ]
+
+
+def test_a_page_is_older_only_when_every_dated_entry_is() -> None:
+    window = Window.parse("2025-04-11", "2025-04-12")
+
+    def art(day: int, missing: bool = False) -> Article:
+        moment = datetime(2025, 4, day, tzinfo=UTC)
+        return Article("s", f"u{day}", "", None, "t", "", "", moment, missing)
+
+    assert page_is_older([art(9), art(10)], window)
+    assert not page_is_older([art(9), art(11)], window)
+    assert not page_is_older([art(20, missing=True)], window)  # undated: cannot tell
+
+
+def test_reach_says_how_far_back_a_source_went() -> None:
+    window = Window.parse("2025-04-05", "2025-04-12")
+    reach = SourceReach("Wire", pages=1, via=["feed"])
+    reach.see(datetime(2025, 4, 8, tzinfo=UTC))
+    assert not reach.reached(window)
+    assert "reaches back only to 2025-04-08: the first 3 day(s) not covered" in reach.describe(
+        window
+    )
+    reach.see(datetime(2025, 4, 1, tzinfo=UTC))
+    assert reach.reached(window) and "the whole window" in reach.describe(window)
+
+
+# -- collecting against the real feed server ---------------------------------------------------
+
+
+def collect(config_path: Path, since: str, until: str, **kw: Any) -> Any:
+    config = load_config(config_path)
+    store = Store.open(config.database_url)
+    try:
+        return backfill_collect(config, store, Window.parse(since, until), new_run_id(), **kw)
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def db_env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("STORYWATCH_DATABASE_URL", database_url)
+    return database_url
+
+
+def test_only_entries_published_in_the_window_are_stored(
+    feed_server: FeedServer, tmp_path: Path, db_env: str
+) -> None:
+    items = [story_item(f"d{day}", day) for day in (9, 10, 11, 12, 13)]
+    feed_server.set_feed("/wire.xml", rss("Wire", items))
+    path = write_config(tmp_path, [{"name": "Wire", "url": feed_server.url("/wire.xml")}])
+    report = collect(path, "2025-04-10", "2025-04-12")
+    assert stored_guids(Store.open(db_env)) == {"d10", "d11", "d12"}
+    (reach,) = report.sources
+    assert (reach.in_window, reach.new, reach.pages) == (3, 3, 1)
+    assert reach.reached(report.window)
+    # The same window again stores nothing (and the live feed's validators were not touched).
+    again = collect(path, "2025-04-10", "2025-04-12")
+    assert again.new_articles == 0 and again.in_window == 3
+    assert Store.open(db_env).fetch_requests(["Wire"])[0].etag is None
+
+
+def test_rfc5005_archive_pages_are_followed_until_older_than_the_window(
+    feed_server: FeedServer, tmp_path: Path, db_env: str
+) -> None:
+    feed_server.set_feed(
+        "/feed.atom",
+        atom([story_item("d20", 20)], prev_archive="/archive/2.atom"),
+        "application/atom+xml",
+    )
+    feed_server.set_feed(
+        "/archive/2.atom",
+        atom([story_item("d12", 12), story_item("d11", 11)], "/archive/1.atom"),
+        "application/atom+xml",
+    )
+    feed_server.set_feed(
+        "/archive/1.atom", atom([story_item("d5", 5)], "/archive/0.atom"), "application/atom+xml"
+    )
+    feed_server.set_feed("/archive/0.atom", atom([story_item("d1", 1)]), "application/atom+xml")
+    path = write_config(tmp_path, [{"name": "Wire", "url": feed_server.url("/feed.atom")}])
+    report = collect(path, "2025-04-10", "2025-04-15")
+    assert stored_guids(Store.open(db_env)) == {"d11", "d12"}
+    (reach,) = report.sources
+    assert reach.via == ["feed", "prev-archive"] and reach.pages == 3
+    assert feed_server.requests_to("/archive/0.atom") == []  # page 1 was already too old
+    assert reach.reached(report.window)
+
+
+def test_an_archive_link_loop_ends_the_walk(
+    feed_server: FeedServer, tmp_path: Path, db_env: str
+) -> None:
+    feed_server.set_feed(
+        "/feed.atom", atom([story_item("d20", 20)], "/archive/a.atom"), "application/atom+xml"
+    )
+    feed_server.set_feed(
+        "/archive/a.atom", atom([story_item("d14", 14)], "/feed.atom"), "application/atom+xml"
+    )
+    path = write_config(tmp_path, [{"name": "Wire", "url": feed_server.url("/feed.atom")}])
+    (reach,) = collect(path, "2025-04-10", "2025-04-15").sources
+    assert reach.stopped == "archive links loop"
+    assert stored_guids(Store.open(db_env)) == {"d14"}
+
+
+def test_paged_template_stops_at_the_end_or_a_repeat(
+    feed_server: FeedServer, tmp_path: Path, db_env: str
+) -> None:
+    pages = {1: [20, 19], 2: [15, 14], 3: [12, 11]}
+    for number, days in pages.items():
+        body = rss("Wire", [story_item(f"d{d}", d) for d in days])
+        feed_server.set_feed(f"/wp/feed?paged={number}", body)
+    feed_server.set_feed("/wp/feed", rss("Wire", [story_item("d20", 20), story_item("d19", 19)]))
+    # Past page 3 the server answers 404: the end of the archive, not a failure.
+    sources = [
+        {
+            "name": "Blog",
+            "url": feed_server.url("/wp/feed"),
+            "archive": feed_server.url("/wp/feed?paged={page}"),
+        }
+    ]
+    path = write_config(tmp_path, sources)
+    report = collect(path, "2025-04-11", "2025-04-14")
+    assert stored_guids(Store.open(db_env)) == {"d14", "d11", "d12"}
+    (reach,) = report.sources
+    assert reach.error is None and reach.reached(report.window)
+    assert reach.via == ["feed", "archive template"]
+    assert len(feed_server.requests_to("/wp/feed?paged=4")) == 1
+
+    # A server that answers every page number with the same page: stops at the repeat.
+    feed_server.set_feed("/wp/feed?paged=4", rss("Wire", [story_item("d12", 12)]))
+    feed_server.set_feed("/wp/feed?paged=5", rss("Wire", [story_item("d12", 12)]))
+    feed_server.set_feed("/wp/feed?paged=3", rss("Wire", [story_item("d12", 12)]))
+    report = collect(path, "2025-04-01", "2025-04-14")
+    assert feed_server.requests_to("/wp/feed?paged=5") == []
+    assert not report.sources[0].reached(report.window)
+    assert "back only to 2025-04-12: the first 11 day(s) not covered" in report.sources[0].describe(
+        report.window
+    )
+
+
+def test_dated_search_template_is_queried_day_by_day(
+    feed_server: FeedServer, tmp_path: Path, db_env: str
+) -> None:
+    feed_server.set_feed("/live.xml", rss("Live", [story_item("d30", 30)]))
+    for day in (11, 12, 13):
+        body = rss("Search", [story_item(f"s{day}", day), story_item(f"t{day}", day, 18)])
+        feed_server.set_feed(f"/search?from=2025-04-{day}&to=2025-04-{day}", body)
+    sources = [
+        {
+            "name": "Search",
+            "url": feed_server.url("/live.xml"),
+            "archive": feed_server.url("/search?from={since}&to={until}"),
+        }
+    ]
+    report = collect(write_config(tmp_path, sources), "2025-04-11", "2025-04-13")
+    assert stored_guids(Store.open(db_env)) == {f"{p}{d}" for p in "st" for d in (11, 12, 13)}
+    assert report.sources[0].in_window == 6
+
+
+def test_one_broken_source_does_not_stop_the_others(
+    feed_server: FeedServer, tmp_path: Path, db_env: str
+) -> None:
+    feed_server.set_feed("/ok.xml", rss("Ok", [story_item("d11", 11)]))
+    feed_server.set_status("/broken.xml", 500, times=100)
+    sources = [
+        {"name": "Ok", "url": feed_server.url("/ok.xml")},
+        {"name": "Broken", "url": feed_server.url("/broken.xml")},
+    ]
+    report = collect(write_config(tmp_path, sources), "2025-04-10", "2025-04-12")
+    by_name = {r.source: r for r in report.sources}
+    assert by_name["Broken"].error and "500" in by_name["Broken"].error
+    assert by_name["Ok"].new == 1 and (report.fetched, report.failed) == (1, 1)
+    assert "failed" in by_name["Broken"].describe(report.window)
+
+
+def test_source_filter_reads_only_the_named_sources(
+    feed_server: FeedServer, tmp_path: Path, db_env: str
+) -> None:
+    feed_server.set_feed("/a.xml", rss("A", [story_item("a11", 11)]))
+    feed_server.set_feed("/b.xml", rss("B", [story_item("b11", 11)]))
+    sources = [
+        {"name": "A", "url": feed_server.url("/a.xml")},
+        {"name": "B", "url": feed_server.url("/b.xml")},
+    ]
+    path = write_config(tmp_path, sources)
+    collect(path, "2025-04-10", "2025-04-12", sources=["B"])
+    assert stored_guids(Store.open(db_env)) == {"b11"}
+    with pytest.raises(KeyError, match="no source named 'C'"):
+        collect(path, "2025-04-10", "2025-04-12", sources=["C"])
+
+
+# -- novelty as of the time, digests --------------------------------------------------------
+
+
+def _developments(store: Store) -> list[Any]:
+    return list(store.iter_developments())
+
+
+def test_a_window_before_what_was_judged_is_replayed_as_of_its_time(
+    feed_server: FeedServer, tmp_path: Path, db_env: str
+) -> None:
+    """Live runs saw only the later repeat of the swap; the backfill finds the first report,
+    which becomes the development's first sighting; the repeat folds into it, and the reader
+    who was mailed the swap already is not mailed it again."""
+    s = storyfeeds
+    feed_server.set_feed("/live.xml", rss("Beta", [s.ITEM_SWAP_REPEAT]))
+    path = write_config(tmp_path, [{"name": "Beta", "url": feed_server.url("/live.xml")}])
+    config = load_config(path)
+    store = Store.open(db_env)
+    # The live run: ingest (as a backfill of its day would) and detect; mail the swap.
+    backfill_collect(config, store, Window.parse("2025-04-14", "2025-04-14"), new_run_id())
+    detect_storyline(config, s.STORYLINE, store)
+    (live,) = _developments(store)
+    assert live.first_seen.date() == date(2025, 4, 14)
+    from storywatch.digest import compose_digests
+
+    assert len(compose_digests(config, store)) == 1  # the reader got it
+
+    # The backfill of 11-13 April: the archive still holds the talks and the first swap report.
+    feed_server.set_feed(
+        "/live.xml", rss("Beta", [s.ITEM_SWAP_REPEAT, s.ITEM_SWAP, s.ITEM_TALKS, s.ITEM_PHONE])
+    )
+    window = Window.parse("2025-04-11", "2025-04-13")
+    backfill_collect(config, store, window, new_run_id())
+    detect_window(config, s.STORYLINE, store, window, None)
+    developments = {d.id: d for d in _developments(store)}
+    swap = next(d for d in developments.values() if "prisoner_exchange" in d.types)
+    assert swap.first_seen.date() == date(2025, 4, 13)  # as of its time: the first report
+    assert {a.url for a in swap.articles} == {
+        s.canonical(s.ITEM_SWAP),
+        s.canonical(s.ITEM_SWAP_REPEAT),
+    }
+    assert any("meeting" in d.types for d in developments.values())
+    assert all(d.novelty == "new" for d in developments.values())
+    # With --email the reader gets the window's news once: the talks, not the swap again.
+    composed = compose_window_digests(config, store, window, [s.STORYLINE], None)
+    assert len(composed) == 1 and composed[0].developments == 1
+    assert compose_window_digests(config, store, window, [s.STORYLINE], None) == []
+    with digest_transaction(store) as tx:
+        assert tx.unsent_developments(s.STORYLINE, "desk@example.org") == []
+
+
+def test_a_backfill_without_email_is_recorded_and_never_mailed_later(
+    feed_server: FeedServer, tmp_path: Path, db_env: str
+) -> None:
+    s = storyfeeds
+    feed_server.set_feed("/live.xml", rss("Alpha", [s.ITEM_TALKS, s.ITEM_SWAP]))
+    path = write_config(tmp_path, [{"name": "Alpha", "url": feed_server.url("/live.xml")}])
+    config = load_config(path)
+    store = Store.open(db_env)
+    window = Window.parse("2025-04-10", "2025-04-13")
+    backfill_collect(config, store, window, new_run_id())
+    detect_window(config, s.STORYLINE, store, window, None)
+    assert len(_developments(store)) == 2
+    assert record_window_quietly(config, store, window, [s.STORYLINE], None) == 2
+    assert record_window_quietly(config, store, window, [s.STORYLINE], None) == 0
+    from storywatch.digest import compose_digests
+
+    assert compose_digests(config, store) == []  # the next live run mails none of it
+
+
+def test_an_interrupted_backfill_continues_where_it_stopped(
+    feed_server: FeedServer, tmp_path: Path, db_env: str
+) -> None:
+    """Stored but not yet judged (the process died between stages): the rerun stores nothing
+    twice and judges what is pending; the result equals an uninterrupted backfill's."""
+    s = storyfeeds
+    items = [s.ITEM_TALKS, s.ITEM_TALKS_REPEAT, s.ITEM_SWAP, s.ITEM_SWAP_REPEAT]
+    feed_server.set_feed("/live.xml", rss("Alpha", items))
+    path = write_config(tmp_path, [{"name": "Alpha", "url": feed_server.url("/live.xml")}])
+    config = load_config(path)
+    store = Store.open(db_env)
+    window = Window.parse("2025-04-11", "2025-04-14")
+    first = backfill_collect(config, store, window, new_run_id())
+    assert first.new_articles == 4
+    # ... interrupted here. The rerun:
+    again = backfill_collect(config, store, window, new_run_id())
+    assert again.new_articles == 0
+    detect_window(config, s.STORYLINE, store, window, None)
+    developments = _developments(store)
+    assert sorted(len(d.articles) for d in developments) == [2, 2]
+    assert store.count_articles() == 4
