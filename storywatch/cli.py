@@ -465,6 +465,56 @@ def redetect(
         store.close()
 
 
+# -- backfill (issue 6) ------------------------------------------------------------------------
+
+
+@app.command()
+def backfill(
+    ctx: typer.Context,
+    since: Annotated[str, typer.Option("--since", metavar="YYYY-MM-DD", help="First day (UTC).")],
+    until: Annotated[
+        str, typer.Option("--until", metavar="YYYY-MM-DD", help="Last day (UTC), included.")
+    ],
+    email: Annotated[
+        bool, typer.Option("--email", help="Mail one digest of the window, marked as a backfill.")
+    ] = False,
+    source: Annotated[
+        list[str] | None,
+        typer.Option("--source", metavar="NAME", help="Only this source (repeatable)."),
+    ] = None,
+    storyline: Annotated[
+        str | None, typer.Option("--storyline", metavar="ID", help="Only this storyline.")
+    ] = None,
+) -> None:
+    """Replay a past window: store what the feeds (and their archives) still hold of it, judge
+    it as of its time, and with --email mail one digest of it. Runs here, in the foreground."""
+    from storywatch.backfill import Window, WindowError, select_sources, select_storylines
+    from storywatch.cli_backfill import print_backfill_report, run_backfill_flow
+
+    try:
+        window = Window.parse(since, until)
+    except WindowError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    config = _load(ctx)
+    try:
+        select_sources(config, source)
+        select_storylines(config, storyline)
+    except KeyError as exc:
+        err.print(f"[red]error:[/] {exc.args[0]}", highlight=False)
+        raise typer.Exit(EXIT_CONFIG) from None
+    _use_local_prefect_server()
+    report = run_backfill_flow(
+        config, window, email=email, storyline=storyline, sources=source, err=err
+    )
+    print_backfill_report(report, err)
+    _print_new_developments(config, report.run_id)
+    if email:
+        _print_deliveries(config, report.run_id)
+    if report.fetched == 0:
+        err.print("[red]error:[/] no source could be read", highlight=False)
+        raise typer.Exit(EXIT_FAILED)
+
+
 # -- digests (issue 5) ------------------------------------------------------------------------
 
 
