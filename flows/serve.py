@@ -1,13 +1,13 @@
 """`storywatch serve`: the flows as deployments with the schedules from sources.yaml, served
 by Prefect's runner in this process until it is stopped (Ctrl-C, SIGTERM).
 
-| deployment              | flow                     | schedule                                |
-|-------------------------|--------------------------|-----------------------------------------|
-| run/ingest              | flows.run:run            | every ``ingest.every_minutes`` minutes  |
-| digest/<storyline id>   | flows.digest:digest      | the storyline's cron, in its time zone  |
-|                         |                          | (storylines whose digest is scheduled)  |
-| backfill/backfill       | flows.backfill:backfill  | none: run from the UI with parameters   |
-| backfill-by-day/…       | flows.backfill:…by_day   | none: splits a window into per-day runs |
+| deployment                    | flow                           | schedule                   |
+|-------------------------------|--------------------------------|----------------------------|
+| run/ingest                    | flows.run:run                  | every ingest.every_minutes |
+| digest/<storyline id>         | flows.digest:digest            | its cron, in its time zone |
+|                               | (scheduled-mode storylines)    |                            |
+| backfill/storywatch-backfill  | flows.backfill:backfill        | none: UI, with parameters  |
+| backfill-by-day/backfill-by-day | flows.backfill:backfill_by_day | none: per-day runs of it |
 
 Every deployment's parameters carry the config's absolute path. Overlapping runs are
 prevented by a deployment concurrency limit of one: a new run of `run` or a digest while one
@@ -115,17 +115,20 @@ def backfill_deployments(config_path: str) -> list[RunnerDeployment]:
         return []
     backfill: Flow[..., Any] = module.backfill
     backfill_by_day: Flow[..., Any] = module.backfill_by_day
+    # The driver's default target, when it names one: the same deployment with or without
+    # the parameter (which is set anyway).
+    target = getattr(module, "BACKFILL_DEPLOYMENT", f"{backfill.name}/{BACKFILL_DEPLOYMENT}")
     return [
         _deployment(
             backfill,
-            BACKFILL_DEPLOYMENT,
+            target.split("/", 1)[1],
             {"config_path": config_path},
             concurrency=ONE_AT_A_TIME,
         ),
         _deployment(
             backfill_by_day,
             BACKFILL_BY_DAY_DEPLOYMENT,
-            {"config_path": config_path, "deployment": f"{backfill.name}/{BACKFILL_DEPLOYMENT}"},
+            {"config_path": config_path, "deployment": target},
         ),
     ]
 

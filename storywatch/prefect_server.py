@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -136,6 +137,10 @@ class LocalPrefectServer:
             self._terminate()
 
     def _launch(self) -> None:
+        if _port_taken(self.host, self.port):  # its answers would pass for this server's
+            raise PrefectServerError(
+                f"cannot start a Prefect server on {self.host}:{self.port}: the port is taken"
+            )
         self.home.mkdir(parents=True, exist_ok=True)
         self._log_file = self.log_path.open("ab")
         command = [sys.executable, "-m", "prefect", "server", "start"]
@@ -230,6 +235,12 @@ class LocalPrefectServer:
         return "\n".join(text.splitlines()[-lines:])
 
 
+def _port_taken(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
 def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
     """Signal the server's whole session (uvicorn and service workers included)."""
     with suppress(ProcessLookupError, PermissionError):
@@ -237,7 +248,7 @@ def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
 
 
 @contextmanager
-def prefect_api(config_dir: Path) -> Iterator[str]:
+def prefect_api(config_dir: Path, host: str = LOCAL_HOST, port: int = LOCAL_PORT) -> Iterator[str]:
     """The Prefect API URL `serve` should use (see the module docstring for the order); a
     server started here lives as long as the ``with`` block."""
     given = os.environ.get("PREFECT_API_URL")
@@ -245,10 +256,10 @@ def prefect_api(config_dir: Path) -> Iterator[str]:
         log.info("using the Prefect server at %s (PREFECT_API_URL)", given)
         yield given
         return
-    local = api_url()
+    local = api_url(host, port)
     if server_answers(local):
         log.info("using the Prefect server already running at %s", local)
         yield local
         return
-    with LocalPrefectServer(prefect_home_for(config_dir)) as server:
+    with LocalPrefectServer(prefect_home_for(config_dir), host, port) as server:
         yield server.api_url
