@@ -30,6 +30,7 @@ from storywatch.store import Store, StoreError
 
 if TYPE_CHECKING:
     from storywatch.ingest import IngestReport
+    from storywatch.send import SmtpSettings
 
 log = logging.getLogger("storywatch")
 err = Console(stderr=True, soft_wrap=True)  # a log line stays one line in files and pipes
@@ -135,6 +136,8 @@ def run(
     """One pass: ingest every source, fold near-duplicates, detect new developments, and
     mail the digests of immediate-mode storylines (not with --no-email)."""
     config = _load(ctx)
+    if not no_email:
+        _check_smtp_env()
     report = _run_pipeline_flow(config, kind="run", send_email=not no_email)
     _print_run_summary(report)
     _print_new_developments(config, report.run_id)
@@ -143,6 +146,18 @@ def run(
     if report.fetched == 0:
         err.print("[red]error:[/] no source could be fetched", highlight=False)
         raise typer.Exit(EXIT_FAILED)
+
+
+def _check_smtp_env() -> SmtpSettings | None:
+    """Bad STORYWATCH_SMTP_* settings are a configuration error: say so before any work, not
+    as a digest left pending after the run. None: no SMTP host (outbox only)."""
+    from storywatch.send import SmtpConfigError, SmtpSettings
+
+    try:
+        return SmtpSettings.from_env()
+    except SmtpConfigError as exc:
+        err.print(f"[red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(EXIT_CONFIG) from None
 
 
 def _run_pipeline_flow(config: Config, kind: str, send_email: bool = True) -> IngestReport:
@@ -502,6 +517,8 @@ def backfill(
     except KeyError as exc:
         err.print(f"[red]error:[/] {exc.args[0]}", highlight=False)
         raise typer.Exit(EXIT_CONFIG) from None
+    if email:
+        _check_smtp_env()
     _use_local_prefect_server()
     report = run_backfill_flow(
         config, window, email=email, storyline=storyline, sources=source, err=err
@@ -582,13 +599,9 @@ def _write_preview(config: Config, store: Store, path: Path, storyline: str | No
 def _send_digests_now(config: Config, store: Store) -> None:
     """Compose every storyline's digest, whatever its mode, and send what is pending."""
     from storywatch.digest import compose_digests
-    from storywatch.send import SmtpConfigError, SmtpSettings, deliver_pending
+    from storywatch.send import deliver_pending
 
-    try:
-        smtp = SmtpSettings.from_env()
-    except SmtpConfigError as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False)
-        raise typer.Exit(EXIT_CONFIG) from None
+    smtp = _check_smtp_env()
     compose_digests(config, store)
     for outcome in deliver_pending(store, config.outbox_dir, smtp, _smtp_blocks(config)):
         error = f" ({outcome.error})" if outcome.error else ""

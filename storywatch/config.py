@@ -119,10 +119,51 @@ def _check_timezone(value: str | None) -> str | None:
     return value
 
 
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+# minute, hour, day of month, month, day of week: (name, lowest, highest, names)
+_CRON_FIELDS = (
+    ("minute", 0, 59, ()),
+    ("hour", 0, 23, ()),
+    ("day of month", 1, 31, ()),
+    ("month", 1, 12, _MONTHS),
+    ("day of week", 0, 7, _WEEKDAYS),
+)
+_CRON_ITEM = re.compile(r"^(\*|\w+(?:-\w+)?)(?:/(\d+))?$")
+
+
 def _check_cron(value: str | None) -> str | None:
-    if value is not None and len(value.split()) != 5:
-        raise ValueError(f"{value!r} is not a 5-field cron expression")
+    """A standard 5-field cron ("0 7 * * 1-5"); each field is checked against its range, so
+    a typo is caught by `check`, not at the first scheduled run."""
+    if value is None:
+        return None
+    fields = value.split()
+    if len(fields) != 5:
+        raise ValueError(f"{value!r} is not a 5-field cron expression (minute hour day month dow)")
+    for text, (name, low, high, names) in zip(fields, _CRON_FIELDS, strict=True):
+        for item in text.split(","):
+            if not _cron_item_ok(item.lower(), low, high, names):
+                raise ValueError(f"{value!r}: bad {name} field {text!r} (allowed {low}-{high})")
     return value
+
+
+def _cron_item_ok(item: str, low: int, high: int, names: tuple[str, ...]) -> bool:
+    match = _CRON_ITEM.match(item)
+    if match is None or match.group(2) == "0":
+        return False
+    if match.group(1) == "*":
+        return True
+    offset = 1 if low == 1 else 0  # month names count from 1, weekday names from 0
+
+    def number(part: str) -> int | None:
+        if part.isdigit():
+            return int(part)
+        return names.index(part) + offset if part in names else None
+
+    bounds = [number(p) for p in match.group(1).split("-")]
+    if any(b is None or not low <= b <= high for b in bounds):
+        return False
+    return len(bounds) == 1 or bounds[0] <= bounds[1]  # type: ignore[operator]
 
 
 def _check_emails(values: list[str]) -> list[str]:
@@ -253,6 +294,8 @@ def load_config(path: str | Path | None = None) -> Config:
         config = Config.model_validate({**data, "path": file})
     except ValidationError as exc:
         problems += [_problem_from_error(name, lines, err) for err in exc.errors()]
+        # Every problem at once: names and seeds are checked even when the schema is not met.
+        problems += _raw_problems(data, file, name, lines)
         raise ConfigError(problems) from None
     problems += _semantic_problems(config, name, lines)
     if problems:
@@ -262,30 +305,71 @@ def load_config(path: str | Path | None = None) -> Config:
 
 def _semantic_problems(config: Config, name: str, lines: dict[tuple, int]) -> list[ConfigProblem]:
     """Checks pydantic cannot express: unique names and ids, seeds that exist and parse."""
+    problems = _duplicate_problems(
+        name,
+        lines,
+        [s.name for s in config.sources],
+        [s.id for s in config.storylines],
+    )
+    problems += _digest_problems(config, name, lines)
+    for index, storyline in enumerate(config.storylines):
+        problems += _seed_problems(config.seed_path(storyline), index, name, lines)
+    return problems
+
+
+def _raw_problems(
+    data: dict, file: Path, name: str, lines: dict[tuple, int]
+) -> list[ConfigProblem]:
+    """The semantic checks on the raw YAML, for a file that failed the schema."""
+
+    def entries(section: str) -> list[Any]:
+        value = data.get(section)
+        return value if isinstance(value, list) else []
+
+    def field(section: str, key: str) -> list[str | None]:
+        return [e.get(key) if isinstance(e, dict) else None for e in entries(section)]
+
+    problems = _duplicate_problems(name, lines, field("sources", "name"), field("storylines", "id"))
+    for index, seed in enumerate(field("storylines", "seed")):
+        if isinstance(seed, str):
+            path = (file.resolve().parent / seed).resolve()
+            problems += _seed_problems(path, index, name, lines)
+    return problems
+
+
+def _duplicate_problems(
+    name: str, lines: dict[tuple, int], source_names: list[Any], storyline_ids: list[Any]
+) -> list[ConfigProblem]:
     problems: list[ConfigProblem] = []
     for section, key, values in (
-        ("sources", "name", [s.name for s in config.sources]),
-        ("storylines", "id", [s.id for s in config.storylines]),
+        ("sources", "name", source_names),
+        ("storylines", "id", storyline_ids),
     ):
         seen: set[str] = set()
         for index, value in enumerate(values):
+            if not isinstance(value, str):
+                continue
             if value in seen:
                 line = lines.get((section, index, key))
                 problems.append(
                     ConfigProblem(name, line, f"duplicate {section[:-1]} {key} {value!r}")
                 )
             seen.add(value)
-    problems += _digest_problems(config, name, lines)
-    for index, storyline in enumerate(config.storylines):
-        try:
-            load_seed(config.seed_path(storyline))
-        except SeedError as exc:
-            line = lines.get(("storylines", index, "seed"))
-            problems.extend(
-                ConfigProblem(name, line, f"storylines[{index}].seed: {problem}")
-                for problem in exc.problems
-            )
     return problems
+
+
+def _seed_problems(
+    path: Path, index: int, name: str, lines: dict[tuple, int]
+) -> list[ConfigProblem]:
+    try:
+        load_seed(path)
+    except SeedError as exc:
+        line = lines.get(("storylines", index, "seed"))
+        return [
+            ConfigProblem(name, line, f"storylines[{index}].seed: {problem}")
+            for problem in exc.problems
+        ]
+    return []
 
 
 def _digest_problems(config: Config, name: str, lines: dict[tuple, int]) -> list[ConfigProblem]:

@@ -65,3 +65,16 @@ def test_send_refuses_bad_smtp_settings_with_status_2(detected: Path, tmp_path: 
     env = {"STORYWATCH_SMTP_HOST": "127.0.0.1", "STORYWATCH_SMTP_SECURITY": "tls"}
     done = storywatch("--config", str(detected), "digest", "--send", cwd=tmp_path, env=env)
     assert done.returncode == 2 and "STORYWATCH_SMTP_SECURITY" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("run",), ("backfill", "--since", "2025-04-01", "--until", "2025-04-02", "--email")],
+)
+def test_run_and_backfill_refuse_bad_smtp_settings_before_any_work(
+    detected: Path, tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    env = {"STORYWATCH_SMTP_HOST": "127.0.0.1", "STORYWATCH_SMTP_PORT": "smtp"}
+    done = storywatch("--config", str(detected), *command, cwd=tmp_path, env=env)
+    assert done.returncode == 2 and "STORYWATCH_SMTP_PORT" in done.stderr
+    assert "sources fetched" not in done.stderr and "sources read" not in done.stderr

@@ -89,8 +89,9 @@ digest:
         p.startswith(f"{path}:10:") and "unknown key 'sources[1].colour'" in p for p in found
     )
     assert any(p.startswith(f"{path}:13:") and "not an email address" in p for p in found), found
-    # Semantic checks run only once the structure is valid; structure problems come first.
-    assert len(found) == 3
+    # Structure problems come first, then the semantic ones (checked on the raw YAML).
+    assert len(found) == 5
+    assert "duplicate source name 'Wire'" in found[3] and "seed file not found" in found[4]
 
 
 def test_duplicates_and_missing_seed_are_reported(tmp_path: Path) -> None:
@@ -182,3 +183,56 @@ def test_a_scheduled_digest_without_a_schedule_is_reported_with_its_line(tmp_pat
     )
     with_schedule = text + '  schedule: "30 6 * * 1-5"\n'  # inherited from the top level
     assert load_config(write_config(tmp_path, with_schedule)).digest.schedule == "30 6 * * 1-5"
+
+
+def test_schema_errors_do_not_hide_duplicates_or_missing_seeds(tmp_path: Path) -> None:
+    text = """\
+storylines:
+  - id: talks
+    title: Talks
+    seed: seeds/missing.md
+sources:
+  - name: Example Wire
+    url: ftp://example.org/feed
+    colour: red
+  - name: Example Wire
+    url: https://example.org/2.xml
+"""
+    found = problems(write_config(tmp_path, text))
+    path = str(tmp_path / "sources.yaml")
+    assert f"{path}:7: sources[0].url: 'ftp://example.org/feed' is not an http(s) URL" in found
+    assert f"{path}:8: unknown key 'sources[0].colour'" in found
+    assert f"{path}:9: duplicate source name 'Example Wire'" in found
+    assert any(p.startswith(f"{path}:4:") and "seed file not found" in p for p in found)
+    assert len(found) == 4
+
+
+@pytest.mark.parametrize(
+    ("schedule", "accepted"),
+    [
+        ("0 7 * * *", True),
+        ("*/15 6-22 * * mon-fri", True),
+        ("0 0 1,15 jan,jul 0", True),
+        ("30 8 * * 7", True),
+        ("61 7 * * *", False),
+        ("0 24 * * *", False),
+        ("0 7 32 * *", False),
+        ("0 7 * 13 *", False),
+        ("0 7 * * 8", False),
+        ("*/0 * * * *", False),
+        ("0 7 * * fri-mon", False),
+        ("every day", False),
+    ],
+)
+def test_cron_schedules_are_checked_field_by_field(
+    tmp_path: Path, schedule: str, accepted: bool
+) -> None:
+    path = write_config(
+        tmp_path,
+        MINIMAL + f'  mode: scheduled\n  schedule: "{schedule}"\n  timezone: Europe/Kyiv\n',
+    )
+    if accepted:
+        assert load_config(path).digest.schedule == schedule
+    else:
+        (found,) = problems(path)
+        assert ":13: digest.schedule:" in found and schedule in found
