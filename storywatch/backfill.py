@@ -38,7 +38,6 @@ from storywatch.store import Store
 log = logging.getLogger(__name__)
 
 MAX_PAGES = 100  # per page sequence (an archive chain, a template, one day of a search)
-PLACEHOLDERS = ("{page}", "{since}", "{until}", "{before}")
 
 
 class WindowError(ValueError):

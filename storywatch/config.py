@@ -24,6 +24,9 @@ if TYPE_CHECKING:  # fetch pulls in httpx: commands that only read config should
     from storywatch.fetch import FetchLimits
 
 DEFAULT_CONFIG_NAME = "sources.yaml"
+# An archive template's placeholders (backfill): {page} counts from 1; {since} and {until} are
+# one day (YYYY-MM-DD), {before} the day after it (for exclusive date operators).
+ARCHIVE_PLACEHOLDERS = ("{page}", "{since}", "{until}", "{before}")
 _ID_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 
@@ -105,6 +108,10 @@ class SourceConfig(_Strict):
     def _check_archive(cls, value: str | None) -> str | None:
         if value is None:
             return None
+        unknown = set(re.findall(r"\{[^}]*\}", value)) - set(ARCHIVE_PLACEHOLDERS)
+        if unknown:
+            known = ", ".join(ARCHIVE_PLACEHOLDERS)
+            raise ValueError(f"unknown placeholder {', '.join(sorted(unknown))} (known: {known})")
         _check_http_url(value.replace("{", "").replace("}", ""))
         return value
 

@@ -236,3 +236,14 @@ def test_cron_schedules_are_checked_field_by_field(
     else:
         (found,) = problems(path)
         assert ":13: digest.schedule:" in found and schedule in found
+
+
+def test_archive_templates_name_only_known_placeholders(tmp_path: Path) -> None:
+    archive = "    archive: https://example.org/search?q=kyiv&from={since}&to={until}&p={page}\n"
+    good = MINIMAL.replace(
+        "    # archive: https://example.org/world/rss.xml?paged={page}\n", archive
+    )
+    assert load_config(write_config(tmp_path, good)).sources[0].archive
+    bad = good.replace("{until}", "{to}")
+    (found,) = problems(write_config(tmp_path, bad))
+    assert ":8: sources[0].archive: unknown placeholder {to}" in found
