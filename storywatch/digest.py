@@ -79,6 +79,8 @@ class DigestItem:
     links: list[DigestLink]
     advances: str | None  # "<title> (<date>)" of the earlier development it advances
     relation: str  # how it relates to that one: "Update to" (an update) or "Follows" (new)
+    terms: list[str] = field(default_factory=list)  # the trigger words that matched
+    news: str = ""  # what is new against the storyline so far, in plain words
 
 
 @dataclass(frozen=True)
@@ -232,14 +234,17 @@ def _section_of(types: Sequence[str]) -> str:
 def _item(
     development: StoredDevelopment, earlier: dict[str, EarlierDevelopment], tz: str
 ) -> DigestItem:
-    evidence = development.evidence[0] if development.evidence else {}
+    evidence = _telling_evidence(development)
     actors: list[str] = []
+    terms: list[str] = []
     for entry in development.evidence:
         actors += [clean_text(a) for a in entry.get("actors", []) if clean_text(a) not in actors]
+        terms += [clean_text(t) for t in entry.get("terms", []) if clean_text(t) not in terms]
+    types = [t.replace("_", " ") for t in _in_section_order(development.types)]
     return DigestItem(
         id=development.id,
         novelty=development.novelty,
-        types=[t.replace("_", " ") for t in _in_section_order(development.types)],
+        types=types,
         title=clean_text(development.title),
         summary=_summary(development),
         evidence=clean_text(str(evidence.get("sentence", ""))),
@@ -254,7 +259,30 @@ def _item(
         ],
         advances=_advances(development.updates, earlier, tz),
         relation="Update to" if development.novelty == "update" else "Follows",
+        terms=terms,
+        news=_what_is_new(types, actors),
     )
+
+
+def _telling_evidence(development: StoredDevelopment) -> dict:
+    """The first evidence sentence that says more than the headline (the body's), else the
+    first one: a "why flagged" that repeats the title explains nothing."""
+    title = clean_text(development.title).rstrip(" .").casefold()
+    for entry in development.evidence:
+        if clean_text(str(entry.get("sentence", ""))).rstrip(" .").casefold() != title:
+            return entry
+    return development.evidence[0] if development.evidence else {}
+
+
+def _what_is_new(types: Sequence[str], actors: Sequence[str]) -> str:
+    """What a `new` development adds to the storyline so far, from its signature."""
+    kinds = " or ".join(types) or "development"
+    who = ""
+    if len(actors) == 1:
+        who = f" involving {actors[0]}"
+    elif actors:
+        who = f" between {', '.join(actors[:-1])} and {actors[-1]}"
+    return f"the storyline so far holds no {kinds}{who} like this one."
 
 
 def _summary(development: StoredDevelopment) -> str:
