@@ -7,6 +7,11 @@ articles and the grown memory in the SAME transaction, under the storyline's loc
 in ``store.StorylineTransaction``). A rerun finds nothing pending; two overlapping runs detect
 one after the other, so neither duplicates a development or a link.
 
+A development's id names it for good (the digest ledger and `developments dismiss ID` hold
+it): a re-detection gives each development it finds again the id it had (by its articles,
+``storyline.memory.carry_ids``), keeps those it does not find as retired, and no id the
+storyline ever gave (retired, stored or mailed) is given to another development.
+
     detect_storyline(config, "ukraine-peace-talks", store, run_id=...)   # after ingest
     redetect_storyline(config, "ukraine-peace-talks", store, since=...)  # replay, no refetch
     dismiss_development(config, store, "ukraine-peace-talks-20250318-01")  # "not new"
@@ -25,6 +30,7 @@ from storywatch.normalise import Article
 from storywatch.seeds import load_seed
 from storywatch.store import ArticleText, Store, StorylineTransaction
 from storywatch.storyline import DetectionResult, Development, Memory, Storyline, detect
+from storywatch.storyline.memory import carry_ids
 
 log = logging.getLogger(__name__)
 
@@ -106,15 +112,21 @@ def redetect_storyline(
 
     The replay starts from the current seed's memory plus what came before the window:
     developments first seen earlier (with their earlier articles) and every dismissed one.
-    Dismissals stay: the user's "not new" outlives a re-detection."""
+    Dismissals stay: the user's "not new" outlives a re-detection. Ids stay too: a replayed
+    development that is one of the window's earlier developments (or a retired one) found
+    again keeps its id; a window development not found again is retired."""
     storyline = compile_storyline(config, storyline_id, store)
     with store.storyline_transaction(storyline.id) as tx:
         stored = Memory.from_dict({"developments": tx.memory()})
-        base = replay_memory(storyline, stored, since)
+        retired = [Development.from_dict(d) for d in tx.retired()]
+        base = replay_memory(storyline, stored.copy(), since)
+        kept = {d.id for d in base.developments}
+        window = [d for d in stored.developments if d.origin == "detected" and d.id not in kept]
+        earlier = window + [d for d in retired if d.id not in kept]
         tx.clear_window(since)
         tx.replace_memory(list(enumerate(d.to_dict() for d in base.developments)))
         pending = tx.pending_articles(since)
-        report = _detect_and_save(tx, storyline, base, pending, run_id)
+        report = _detect_and_save(tx, storyline, base, pending, run_id, earlier)
     _log(report, "re-detected")
     return report
 
@@ -161,11 +173,18 @@ def _detect_and_save(
     memory: Memory | None,
     pending: Sequence[ArticleText],
     run_id: str | None,
+    earlier: Sequence[Development] = (),
 ) -> StorylineDetection:
+    """Detect and save; ``earlier``: developments a re-detection may find again (their ids
+    are carried over to what it finds, the others are retired)."""
     fresh = memory is None
     before = storyline.initial_memory() if memory is None else memory
+    before.reserved |= tx.used_ids() | {d.id for d in earlier}
     result = detect(storyline, before, [_article(a) for a in pending])
+    carried = carry_ids(earlier, result.developments)
+    _rename(result, carried)
     _save(tx, storyline, before, result, pending, run_id, fresh)
+    tx.retire([d.to_dict() for d in earlier if d.id not in carried.values()])
     return StorylineDetection(
         storyline=storyline.id,
         assessed=len(result.articles),
@@ -173,6 +192,15 @@ def _detect_and_save(
         developments=[d.export(storyline.id) for d in result.developments],
         extended=result.extended,
     )
+
+
+def _rename(result: DetectionResult, renames: dict[str, str]) -> None:
+    """Developments created by a re-detection take the ids of those they are found again."""
+    if renames:
+        result.memory.rename(renames)
+        for verdict in result.articles:
+            if verdict.development_id is not None:
+                verdict.development_id = renames.get(verdict.development_id, verdict.development_id)
 
 
 def _save(

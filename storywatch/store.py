@@ -652,6 +652,8 @@ class StorylineTransaction:
     """Reads and writes of one storyline's detection, all in one transaction under its lock.
     Every insert ignores conflicts: the unique constraints keep a repeat from duplicating."""
 
+    RETIRED = "retired"  # the origin of memory rows that are no memory (see ``retired``)
+
     def __init__(self, conn: Connection, storyline_id: str, insert_ignore: Any) -> None:
         self.conn = conn
         self.storyline = storyline_id
@@ -661,10 +663,42 @@ class StorylineTransaction:
         """The remembered developments (engine JSON), in memory order; [] before first use."""
         query = (
             select(MEMORY.c.data)
-            .where(MEMORY.c.storyline == self.storyline)
+            .where(MEMORY.c.storyline == self.storyline, MEMORY.c.origin != self.RETIRED)
             .order_by(MEMORY.c.position)
         )
         return [dict(data) for data in self.conn.scalars(query)]
+
+    def retired(self) -> list[dict[str, Any]]:
+        """Developments a re-detection did not find again (engine JSON): kept so their ids are
+        never given to another development, and given back if one finds them again."""
+        query = (
+            select(MEMORY.c.data)
+            .where(MEMORY.c.storyline == self.storyline, MEMORY.c.origin == self.RETIRED)
+            .order_by(MEMORY.c.development_id)
+        )
+        return [dict(data) for data in self.conn.scalars(query)]
+
+    def retire(self, developments: Sequence[dict[str, Any]]) -> None:
+        """Keep developments out of the memory under their ids (see ``retired``)."""
+        self.save_memory([(-1, {**data, "origin": self.RETIRED}) for data in developments])
+
+    def used_ids(self) -> set[str]:
+        """Every development id the storyline gave that no new development may take: retired,
+        stored, and placed in a digest (the ledger outlives any re-detection)."""
+        from storywatch.schema import DigestDevelopmentRow, DigestRow
+
+        digests = cast(Table, DigestRow.__table__)
+        placed = cast(Table, DigestDevelopmentRow.__table__)
+        queries = [
+            select(MEMORY.c.development_id).where(
+                MEMORY.c.storyline == self.storyline, MEMORY.c.origin == self.RETIRED
+            ),
+            select(DEVELOPMENTS.c.id).where(DEVELOPMENTS.c.storyline == self.storyline),
+            select(placed.c.development_id)
+            .join(digests, digests.c.id == placed.c.digest_id)
+            .where(digests.c.storyline == self.storyline),
+        ]
+        return {dev_id for query in queries for dev_id in self.conn.scalars(query)}
 
     def pending_articles(self, since: datetime | None = None) -> list[ArticleText]:
         """Articles this storyline has not assessed yet (published >= since), oldest first."""
@@ -752,7 +786,12 @@ class StorylineTransaction:
         )
 
     def replace_memory(self, entries: Sequence[tuple[int, dict[str, Any]]]) -> None:
-        self.conn.execute(delete(MEMORY).where(MEMORY.c.storyline == self.storyline))
+        """Replace the memory (retired developments stay)."""
+        self.conn.execute(
+            delete(MEMORY).where(
+                MEMORY.c.storyline == self.storyline, MEMORY.c.origin != self.RETIRED
+            )
+        )
         self.save_memory(entries)
 
     def add_developments(self, rows: Sequence[dict[str, Any]]) -> None:

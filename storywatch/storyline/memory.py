@@ -5,11 +5,18 @@ A ``Development`` is one real-world happening (a call, a summit, a signed deal) 
 evidence shown in the digest. Memory starts with the seed's own developments (origin "seed")
 and grows with each run; a development the user dismisses (origin "dismissed") is remembered
 as known. ``Memory.to_dict`` / ``Memory.from_dict`` round-trip through JSON-able dicts.
+
+Ids are ``<storyline>-<YYYYMMDD>-NN`` and name one development for good (digests and
+`developments dismiss ID` refer to them): ``Memory.reserved`` holds ids given before that are
+no longer in the memory, which ``next_id`` never gives again, and ``carry_ids`` lets a
+re-detected development keep the id of the earlier one it is (by its articles).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -171,9 +178,11 @@ class Development:
 
 @dataclass
 class Memory:
-    """All developments of one storyline, seed first, in the order they were learnt."""
+    """All developments of one storyline, seed first, in the order they were learnt, and the
+    ids given before that no development holds now (never given again)."""
 
     developments: list[Development] = field(default_factory=list)
+    reserved: set[str] = field(default_factory=set)
 
     def get(self, development_id: str) -> Development:
         for development in self.developments:
@@ -192,19 +201,61 @@ class Memory:
         return development
 
     def next_id(self, prefix: str, when: datetime | dt.date) -> str:
+        """The first number of the day that no development holds or ever held."""
         stamp = when.strftime("%Y%m%d")
-        used = {d.id for d in self.developments}
+        used = {d.id for d in self.developments} | self.reserved
         number = 1
         while f"{prefix}-{stamp}-{number:02d}" in used:
             number += 1
         return f"{prefix}-{stamp}-{number:02d}"
 
+    def rename(self, renames: dict[str, str]) -> None:
+        """Give developments other ids (``carry_ids``), and the updates that name them."""
+        for development in self.developments:
+            development.id = renames.get(development.id, development.id)
+            if development.updates is not None:
+                development.updates = renames.get(development.updates, development.updates)
+        self.reserved -= set(renames.values())
+
     def to_dict(self) -> dict[str, Any]:
-        return {"version": 1, "developments": [d.to_dict() for d in self.developments]}
+        data: dict[str, Any] = {
+            "version": 1,
+            "developments": [d.to_dict() for d in self.developments],
+        }
+        if self.reserved:
+            data["reserved"] = sorted(self.reserved)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Memory:
-        return cls([Development.from_dict(d) for d in data.get("developments", [])])
+        return cls(
+            [Development.from_dict(d) for d in data.get("developments", [])],
+            set(data.get("reserved", ())),
+        )
 
     def copy(self) -> Memory:
         return Memory.from_dict(self.to_dict())
+
+
+def carry_ids(earlier: Sequence[Development], again: Sequence[Development]) -> dict[str, str]:
+    """{id in ``again``: id in ``earlier``} for re-detected developments that are earlier ones
+    found again: the pair sharing the most articles first (a tie goes to the same first
+    article, then to the order of ``again``); each earlier id goes to one development at most.
+    A development sharing no article with any earlier one is new and keeps its id."""
+    holders: dict[str, list[int]] = {}  # article URL -> the earlier developments listing it
+    for j, old in enumerate(earlier):
+        for ref in old.articles:
+            holders.setdefault(ref.url, []).append(j)
+    pairs = []
+    for i, new in enumerate(again):
+        first = new.articles[0].url if new.articles else None
+        shared = Counter(j for ref in new.articles for j in holders.get(ref.url, ()))
+        for j, count in shared.items():
+            pairs.append((-count, earlier[j].articles[0].url != first, i, j))
+    renames: dict[str, str] = {}
+    taken: set[int] = set()
+    for _, _, i, j in sorted(pairs):
+        if again[i].id not in renames and j not in taken:
+            renames[again[i].id] = earlier[j].id
+            taken.add(j)
+    return renames
