@@ -6,9 +6,10 @@ newer than everything stored) that is plain detection of the pending articles; o
 storyline is re-detected from the window's start (``detection.redetect_storyline``), so a
 development first reported inside the window is ``new`` there and later reports fold in.
 
-A replay may give a story the reader was already mailed a new id (it is first seen earlier
-now); developments listing an article a recipient was told about, and a window's
-developments when the backfill runs without --email, are recorded as handled
+Re-detection keeps a development's id when the replay finds it again (detection.py), but a
+story may still come out of a replay in another shape (split, or first seen earlier now);
+developments listing an article a recipient was told about, and a window's developments
+when the backfill runs without --email, are recorded as handled
 (``store_backfill.place_quietly``) so no later run mails them. With --email, each recipient
 gets one digest of the window's developments, marked as a backfill.
 """
