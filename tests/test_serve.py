@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -184,6 +184,7 @@ def test_serve_command_registers_the_schedules_and_stops_cleanly_on_sigterm(
     path = serve_config(tmp_path, every_minutes=7)
     env = {k: v for k, v in os.environ.items() if not k.startswith("STORYWATCH_")}
     env["PREFECT_API_URL"] = prefect_api_url
+    started = datetime.now(UTC)
     process = subprocess.Popen(
         [STORYWATCH, "--config", str(path), "serve"],
         cwd="/",
@@ -193,7 +194,7 @@ def test_serve_command_registers_the_schedules_and_stops_cleanly_on_sigterm(
         text=True,
     )
     try:
-        ingest = asyncio.run(_wait_for_deployment(str(path.resolve()), process))
+        ingest = asyncio.run(_wait_for_deployment(str(path.resolve()), process, started))
         assert [s.schedule.interval for s in ingest.schedules] == [timedelta(minutes=7)]
         process.send_signal(signal.SIGTERM)
         stdout, stderr = process.communicate(timeout=60)
@@ -211,7 +212,9 @@ def test_serve_command_registers_the_schedules_and_stops_cleanly_on_sigterm(
     assert paused.paused, stderr  # the runner pauses its schedules when it stops
 
 
-async def _wait_for_deployment(config_path: str, process: subprocess.Popen[str]) -> Any:
+async def _wait_for_deployment(
+    config_path: str, process: subprocess.Popen[str], started: datetime
+) -> Any:
     """run/ingest as served by ``process`` (its parameters name ``config_path``)."""
     from prefect.client.orchestration import get_client
     from prefect.exceptions import ObjectNotFound
@@ -222,8 +225,9 @@ async def _wait_for_deployment(config_path: str, process: subprocess.Popen[str])
             assert process.poll() is None, process.communicate()
             try:
                 found = await client.read_deployment_by_name("run/ingest")
-                # READY: the runner polls for its runs (it now handles SIGTERM itself)
-                if found.parameters.get("config_path") == config_path and found.status == "READY":
+                # Polled since the start: the runner is up (and now handles SIGTERM itself).
+                polled = found.last_polled and found.last_polled > started
+                if found.parameters.get("config_path") == config_path and polled:
                     return found
             except ObjectNotFound:
                 pass
