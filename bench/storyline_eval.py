@@ -2,6 +2,7 @@
 
     python bench/storyline_eval.py                         # devset through the REAL pipeline
     python bench/storyline_eval.py --runs 10               # 10 runs over feeds growing by date
+    python bench/storyline_eval.py --backfill reversed     # backfills, later half first
     python bench/storyline_eval.py --in-process            # engine only, no server/database
     python bench/storyline_eval.py --details               # + misses, extra alerts, type errors
     python bench/storyline_eval.py --export-dir DIR        # score saved exports:
@@ -309,6 +310,49 @@ def run_pipeline(
     return alerts, verdicts, extra
 
 
+def backfill_windows(corpus: Path, mode: str) -> list[tuple[str, str]]:
+    """The windows a backfill evaluation replays: the corpus's whole span at once ("whole"),
+    or its later half first and then the earlier half ("reversed": the replay must judge
+    the earlier half as of its time, and the later half's developments fold in)."""
+    dates = item_dates(corpus)
+    first, last = dates[0].date(), dates[-1].date()
+    if mode == "whole":
+        return [(first.isoformat(), last.isoformat())]
+    middle = dates[len(dates) // 2].date()
+    before = middle.fromordinal(middle.toordinal() - 1)
+    return [(middle.isoformat(), last.isoformat()), (first.isoformat(), before.isoformat())]
+
+
+def run_backfills(
+    corpus: Path, seed: Path, mode: str, keep: Path | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, str]]:
+    """`storywatch backfill` over the corpus (feeds served whole), then both exports."""
+    folder = keep or Path(tempfile.mkdtemp(prefix="storywatch-eval-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    served = folder / "served"
+    windows = backfill_windows(corpus, mode)
+    seconds = []
+    try:
+        with serve_folder(served) as base_url:
+            config = write_pipeline_config(folder, base_url, corpus, seed)
+            write_feeds_until(corpus, served, None, time.time() - 3600)
+            for since, until in windows:
+                started = time.perf_counter()
+                run_storywatch(config, "backfill", "--since", since, "--until", until)
+                seconds.append(time.perf_counter() - started)
+        alerts = json.loads(run_storywatch(config, "export", "developments").stdout)
+        verdicts = json.loads(run_storywatch(config, "export", "articles").stdout)
+    finally:
+        if keep is None:
+            shutil.rmtree(folder, ignore_errors=True)
+    extra = {
+        "articles (stored by the pipeline)": str(len(verdicts)),
+        "backfill windows, in order": ", ".join(f"{a}..{b}" for a, b in windows),
+        "`storywatch backfill` wall time per window, s": ", ".join(f"{x:.1f}" for x in seconds),
+    }
+    return alerts, verdicts, extra
+
+
 def evaluate_pipeline(
     corpus: Path, seed: Path, details: bool, keep: Path | None, runs: int = 1
 ) -> str:
@@ -383,6 +427,11 @@ def main() -> None:
     parser.add_argument(
         "--runs", type=int, default=1, help="pipeline mode: N runs over feeds growing by date"
     )
+    parser.add_argument(
+        "--backfill",
+        choices=["whole", "reversed"],
+        help="pipeline mode through `storywatch backfill`: the whole span, or later half first",
+    )
     parser.add_argument("--export-dir", type=Path)
     parser.add_argument("--realdata", type=Path)
     parser.add_argument("--sample", type=int, default=400)
@@ -398,6 +447,11 @@ def main() -> None:
         return
     if args.in_process:
         print(evaluate_devset(storyline, args.corpus, args.details))
+        return
+    if args.backfill:
+        alerts, verdicts, extra = run_backfills(args.corpus, args.seed, args.backfill, args.keep)
+        labels = load_labels(args.corpus)
+        print(scored_table(alerts, verdicts, labels, extra, args.details))
         return
     table = evaluate_pipeline(args.corpus, args.seed, args.details, args.keep, args.runs)
     print(table)
