@@ -199,6 +199,12 @@ def _band_keys(signatures: np.ndarray) -> np.ndarray:
     return keys.view(np.int64)
 
 
+def band_key_matrix(signatures: Sequence[bytes]) -> np.ndarray:
+    """(signatures x BANDS) band keys of stored signatures."""
+    values = np.frombuffer(b"".join(signatures), dtype="<u4").reshape(len(signatures), NUM_PERM)
+    return _band_keys(values)
+
+
 def band_keys(signature: bytes) -> tuple[int, ...]:
     """The band keys of one stored signature."""
     values = np.frombuffer(signature, dtype="<u4").reshape(1, NUM_PERM)
@@ -227,10 +233,58 @@ def is_near_duplicate(a: Fingerprint, b: Fingerprint) -> tuple[bool, float]:
     if not (a.indexable and b.indexable):
         return False, 0.0
     jaccard = estimate_jaccard(a.signature, b.signature)
+    return _same_story(jaccard, a.shingles, b.shingles), jaccard
+
+
+def _same_story(jaccard: float, size_a: int, size_b: int) -> bool:
     if jaccard >= JACCARD_MIN:
-        return True, jaccard
-    containment = estimate_containment(jaccard, a.shingles, b.shingles)
-    return jaccard >= CONTAINMENT_JACCARD_MIN and containment >= CONTAINMENT_MIN, jaccard
+        return True
+    containment = estimate_containment(jaccard, size_a, size_b)
+    return jaccard >= CONTAINMENT_JACCARD_MIN and containment >= CONTAINMENT_MIN
+
+
+@dataclass(frozen=True)
+class StoredSignature:
+    """A stored article's signature, found by the band keys it shares with a batch."""
+
+    article_id: int
+    shingles: int
+    signature: bytes
+    bands: tuple[int, ...]  # the keys it shares with the batch
+
+
+def confirmed_matches(
+    new: Sequence[Fingerprint], stored: Mapping[int, StoredSignature]
+) -> list[int]:
+    """The stored articles some new fingerprint sharing one of their keys is a near-duplicate
+    of: the only ones that can change ``assign_clusters``' answer. Most articles sharing a key
+    are chance collisions; this drops them before the store reads their clusters."""
+    by_band: dict[int, list[int]] = {}
+    for n, fp in enumerate(new):
+        if fp.indexable:
+            for key in fp.bands:
+                by_band.setdefault(key, []).append(n)
+    pairs = sorted(
+        {
+            (s.article_id, n)
+            for s in stored.values()
+            for key in s.bands
+            for n in by_band.get(key, ())
+        }
+    )
+    if not pairs:
+        return []
+    ids = [stored[i] for i, _ in pairs]
+    left = np.frombuffer(b"".join(s.signature for s in ids), dtype="<u4").reshape(-1, NUM_PERM)
+    right = np.frombuffer(b"".join(new[n].signature for _, n in pairs), dtype="<u4")
+    equal = np.count_nonzero(left == right.reshape(-1, NUM_PERM), axis=1)
+    found = {
+        i
+        for (i, n), same in zip(pairs, equal.tolist(), strict=True)
+        if stored[i].shingles >= MIN_SHINGLES
+        and _same_story(same / NUM_PERM, stored[i].shingles, new[n].shingles)
+    }
+    return sorted(found)
 
 
 @dataclass(frozen=True)

@@ -299,7 +299,8 @@ def cluster_new_articles(store: Store, batch_size: int = CLUSTER_BATCH) -> Clust
                 for a in pending
             ]
             fingerprints = dedupe.fingerprint_many(texts)
-            candidates = tx.candidates(k for f in fingerprints for k in f.bands)
+            stored = tx.sharing(k for f in fingerprints for k in f.bands)
+            candidates = tx.candidates(stored, dedupe.confirmed_matches(fingerprints, stored))
             assignments = dedupe.assign_clusters(fingerprints, candidates)
             tx.save(fingerprints, assignments)
         report.articles += len(assignments)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,7 +39,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 if TYPE_CHECKING:  # type-only: keeps httpx out of commands that only read the database
-    from storywatch.dedupe import Assignment, Candidate, Fingerprint
+    from storywatch.dedupe import Assignment, Candidate, Fingerprint, StoredSignature
     from storywatch.fetch import FetchRequest, FetchResult
     from storywatch.normalise import Article
 
@@ -863,41 +863,51 @@ class ClusterTransaction:
         )
         return [UnclusteredArticle(*row) for row in self.conn.execute(query)]
 
-    def candidates(self, band_keys: Iterable[int]) -> dict[int, Candidate]:
-        """Stored articles sharing any of ``band_keys``, with the keys they share."""
-        from storywatch.dedupe import Candidate, Fingerprint  # numpy: only when clustering
+    def sharing(self, band_keys: Iterable[int]) -> dict[int, StoredSignature]:
+        """Stored signatures sharing any of ``band_keys``, with the keys they share: the index
+        alone answers the keys (most miss), then one read per article found."""
+        from storywatch.dedupe import StoredSignature  # numpy: only when clustering
 
         keys = sorted(set(band_keys))
-        found: dict[int, tuple[list[int], Any]] = {}
+        shared: dict[int, list[int]] = {}
         for start in range(0, len(keys), _IN_CHUNK):
-            query = (
-                select(
-                    BANDS.c.band_key,
-                    BANDS.c.article_id,
-                    FINGERPRINTS.c.shingles,
-                    FINGERPRINTS.c.signature,
-                    ARTICLES.c.cluster_id,
-                    ARTICLES.c.published_at,
-                )
-                .join(FINGERPRINTS, FINGERPRINTS.c.article_id == BANDS.c.article_id)
-                .join(ARTICLES, ARTICLES.c.id == BANDS.c.article_id)
-                .where(BANDS.c.band_key.in_(keys[start : start + _IN_CHUNK]))
+            query = select(BANDS.c.band_key, BANDS.c.article_id).where(
+                BANDS.c.band_key.in_(keys[start : start + _IN_CHUNK])
             )
+            for key, article_id in self.conn.execute(query):
+                shared.setdefault(article_id, []).append(key)
+        found: dict[int, StoredSignature] = {}
+        ids = sorted(shared)
+        for start in range(0, len(ids), _IN_CHUNK):
+            query = select(
+                FINGERPRINTS.c.article_id, FINGERPRINTS.c.shingles, FINGERPRINTS.c.signature
+            ).where(FINGERPRINTS.c.article_id.in_(ids[start : start + _IN_CHUNK]))
             for row in self.conn.execute(query):
-                found.setdefault(row.article_id, ([], row))[0].append(row.band_key)
-        return {
-            article_id: Candidate(
-                Fingerprint(
-                    article_id=article_id,
-                    published=row.published_at,
-                    shingles=row.shingles,
-                    signature=bytes(row.signature),
-                    bands=tuple(shared),
-                ),
-                cluster_id=row.cluster_id,
+                found[row.article_id] = StoredSignature(
+                    row.article_id,
+                    row.shingles,
+                    bytes(row.signature),
+                    tuple(shared[row.article_id]),
+                )
+        return found
+
+    def candidates(
+        self, stored: Mapping[int, StoredSignature], ids: Iterable[int]
+    ) -> dict[int, Candidate]:
+        """The stored articles ``ids`` (of ``stored``) with their publication and cluster."""
+        from storywatch.dedupe import Candidate, Fingerprint  # numpy: only when clustering
+
+        wanted = sorted(set(ids))
+        result: dict[int, Candidate] = {}
+        for start in range(0, len(wanted), _IN_CHUNK):
+            query = select(ARTICLES.c.id, ARTICLES.c.published_at, ARTICLES.c.cluster_id).where(
+                ARTICLES.c.id.in_(wanted[start : start + _IN_CHUNK])
             )
-            for article_id, (shared, row) in found.items()
-        }
+            for article_id, published, cluster_id in self.conn.execute(query):
+                s = stored[article_id]
+                fingerprint = Fingerprint(article_id, published, s.shingles, s.signature, s.bands)
+                result[article_id] = Candidate(fingerprint, cluster_id=cluster_id)
+        return result
 
     def save(self, fingerprints: Sequence[Fingerprint], assignments: Sequence[Assignment]) -> None:
         """Store fingerprints, band keys, new clusters and each article's cluster; move a
@@ -918,7 +928,10 @@ class ClusterTransaction:
                     for f in fingerprints
                 ],
             )
-        bands = [{"band_key": k, "article_id": f.article_id} for f in fingerprints for k in f.bands]
+        bands = [
+            {"band_key": k, "article_id": a}
+            for k, a in sorted((k, f.article_id) for f in fingerprints for k in f.bands)
+        ]  # in key order: the B-tree is walked once, left to right
         if bands:
             self.conn.execute(self._insert_ignore(BANDS), bands)
         founded = [a for a in assignments if a.matched is None]
@@ -944,6 +957,35 @@ class ClusterTransaction:
         for a in assignments:
             if a.matched is not None:
                 self._promote_if_earlier(a.cluster_id, a.article_id, by_id[a.article_id].published)
+
+    def rebuild_index(self, chunk: int = 100_000) -> int:
+        """Replace the LSH index with the band keys of every stored signature, written in key
+        order (after a change of band layout, and for bulk loads); return the rows written."""
+        import numpy as np
+
+        from storywatch.dedupe import MIN_SHINGLES, band_key_matrix  # numpy: only here
+
+        keys, ids = [], []
+        query = (
+            select(FINGERPRINTS.c.article_id, FINGERPRINTS.c.signature)
+            .where(FINGERPRINTS.c.shingles >= MIN_SHINGLES)
+            .order_by(FINGERPRINTS.c.article_id)
+        )
+        for part in self.conn.execute(query).partitions(chunk):
+            matrix = band_key_matrix([bytes(row.signature) for row in part])
+            keys.append(matrix.ravel())
+            ids.append(np.repeat([row.article_id for row in part], matrix.shape[1]))
+        self.conn.execute(delete(BANDS))
+        if not keys:
+            return 0
+        all_keys, all_ids = np.concatenate(keys), np.concatenate(ids)
+        order = np.lexsort((all_ids, all_keys))
+        all_keys, all_ids = all_keys[order], all_ids[order]
+        for start in range(0, len(order), chunk):
+            stop = start + chunk
+            rows = zip(all_keys[start:stop].tolist(), all_ids[start:stop].tolist(), strict=True)
+            self.conn.execute(insert(BANDS), [{"band_key": k, "article_id": a} for k, a in rows])
+        return len(order)
 
     def _promote_if_earlier(self, cluster_id: int, article_id: int, published: datetime) -> None:
         current = CLUSTERS.c.representative_published

@@ -132,6 +132,26 @@ def test_signatures_are_deterministic() -> None:
     assert len(a.signature) == 4 * dedupe.NUM_PERM and len(a.bands) == dedupe.BANDS
 
 
+def test_confirmed_matches_keep_exactly_the_candidates_that_can_fold() -> None:
+    stored_texts = [
+        text(1, HARBOUR_TITLE, HARBOUR),
+        text(2, ORCHARD_TITLE, ORCHARD),
+        text(3, "Live updates", ""),  # too short to fold
+    ]
+    stored = {
+        f.article_id: dedupe.StoredSignature(f.article_id, f.shingles, f.signature, f.bands)
+        for f in fingerprint_many(stored_texts)
+    }
+    new = fingerprint_many([text(9, HARBOUR_COPY_TITLE, HARBOUR_COPY), text(8, "Live updates", "")])
+    assert dedupe.confirmed_matches(new, stored) == [1]
+    # every band key shared (as if by chance): still only the verified copy is kept
+    everything = tuple(k for f in new for k in f.bands)
+    loose = {
+        i: dedupe.StoredSignature(i, s.shingles, s.signature, everything) for i, s in stored.items()
+    }
+    assert dedupe.confirmed_matches(new, loose) == [1]
+
+
 # -- store: both databases -------------------------------------------------------------------
 
 
@@ -232,6 +252,24 @@ def test_second_batch_joins_existing_clusters_without_rehashing_the_first(
     assert store.cluster_representatives()[orchard] == ids["https://herald.test/frost"]
     assert count(store, FingerprintRow) == 4 and count(store, ClusterRow) == 2
     assert count(store, BandRow) <= 4 * dedupe.BANDS
+
+
+def test_rebuilt_index_is_the_index_clustering_wrote(store: Store) -> None:
+    store_articles(
+        store,
+        [article("wire", f"s{n}", f"{HARBOUR_TITLE} {n}", f"{ORCHARD} {n}", n) for n in range(5)]
+        + [article("wire", "short", "Live updates", "")],
+    )
+    cluster_new_articles(store)
+
+    def bands() -> list[tuple[int, int]]:
+        with store.session() as session:
+            return sorted(session.execute(select(BandRow.band_key, BandRow.article_id)).tuples())
+
+    written = bands()
+    with store.cluster_transaction() as tx:
+        assert tx.rebuild_index() == len(written) == 5 * dedupe.BANDS
+    assert bands() == written
 
 
 def test_overlapping_runs_cluster_in_turn(database_url: str) -> None:
