@@ -81,6 +81,7 @@ class DigestItem:
     relation: str  # how it relates to that one: "Update to" (an update) or "Follows" (new)
     terms: list[str] = field(default_factory=list)  # the trigger words that matched
     news: str = ""  # what is new against the storyline so far, in plain words
+    evidence_is_summary: bool = False  # the flagging sentence is the summary shown above
 
 
 @dataclass(frozen=True)
@@ -241,13 +242,17 @@ def _item(
         actors += [clean_text(a) for a in entry.get("actors", []) if clean_text(a) not in actors]
         terms += [clean_text(t) for t in entry.get("terms", []) if clean_text(t) not in terms]
     types = [t.replace("_", " ") for t in _in_section_order(development.types)]
+    summary = _summary(development)
+    sentence = clean_text(str(evidence.get("sentence", "")))
+    # The flagging sentence is often the summary shown just above: point at it, not repeat it.
+    repeats_summary = bool(summary) and _same_text(sentence, summary)
     return DigestItem(
         id=development.id,
         novelty=development.novelty,
         types=types,
         title=clean_text(development.title),
-        summary=_summary(development),
-        evidence=clean_text(str(evidence.get("sentence", ""))),
+        summary=summary,
+        evidence="" if repeats_summary else sentence,
         actors=actors,
         first_seen=_stamp(development.first_seen, tz),
         outlets=len({a.source for a in development.articles}),
@@ -261,22 +266,28 @@ def _item(
         relation="Update to" if development.novelty == "update" else "Follows",
         terms=terms,
         news=_what_is_new(types, actors),
+        evidence_is_summary=repeats_summary,
     )
+
+
+def _same_text(a: str, b: str) -> bool:
+    return a.rstrip(" .").casefold() == b.rstrip(" .").casefold()
 
 
 def _telling_evidence(development: StoredDevelopment) -> dict:
     """The first evidence sentence that says more than the headline (the body's), else the
     first one: a "why flagged" that repeats the title explains nothing."""
-    title = clean_text(development.title).rstrip(" .").casefold()
+    title = clean_text(development.title)
     for entry in development.evidence:
-        if clean_text(str(entry.get("sentence", ""))).rstrip(" .").casefold() != title:
+        if not _same_text(clean_text(str(entry.get("sentence", ""))), title):
             return entry
     return development.evidence[0] if development.evidence else {}
 
 
 def _what_is_new(types: Sequence[str], actors: Sequence[str]) -> str:
     """What a `new` development adds to the storyline so far, from its signature."""
-    kinds = " or ".join(types) or "development"
+    kinds = (", ".join(types[:-1]) + " or " + types[-1]) if len(types) > 1 else "".join(types)
+    kinds = kinds or "development"
     who = ""
     if len(actors) == 1:
         who = f" involving {actors[0]}"

@@ -263,3 +263,42 @@ def test_a_new_development_following_an_earlier_one_says_follows() -> None:
     rendered = render_digest(build_digest(STORYLINE, SETTINGS, "d@x.org", [follows], EARLIER, NOW))
     assert "Follows: Talks planned in Geneva (1 Apr 2025)" in rendered.text
     assert "Update to" not in rendered.text
+
+
+def test_why_flagged_quotes_the_body_not_the_headline_and_never_repeats_the_summary() -> None:
+    title = "Envoys meet in Geneva"
+    body = "The envoys met for five hours in Geneva on Monday, both delegations said."
+    headline_then_body = development(
+        1,
+        ["meeting"],
+        title,
+        summary="A short summary of another kind.",
+        evidence=[
+            {"sentence": title, "terms": ["meet"], "actors": ["Russia"]},
+            {"sentence": body, "terms": ["met"], "actors": ["Ukraine"]},
+        ],
+    )
+    summary_is_evidence = development(
+        2,
+        ["ceasefire"],
+        "Truce agreed",
+        summary=body,
+        evidence=[{"sentence": body, "terms": ["truce"]}],
+    )
+    digest = build_digest(
+        STORYLINE, SETTINGS, "desk@example.org", [headline_then_body, summary_is_evidence], {}, NOW
+    )
+    rendered = render_digest(digest)
+    items = {item.title: item for section in digest.sections for item in section.items}
+    meeting, truce = items[title], items["Truce agreed"]
+    assert meeting.evidence == body and meeting.terms == ["meet", "met"]
+    assert (
+        meeting.news
+        == "the storyline so far holds no meeting between Russia and Ukraine like this one."
+    )
+    assert truce.evidence == "" and truce.evidence_is_summary
+    assert (
+        rendered.text.count("five hours in Geneva") == 2
+    )  # the meeting's quote, the truce's summary
+    assert "Why flagged: the sentence above." in rendered.text
+    assert "the sentence above" in rendered.html and "(matched: truce)" in rendered.html
