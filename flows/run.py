@@ -17,6 +17,7 @@ from prefect.runtime import flow_run
 from flows.detect import detect_steps
 from flows.digest import digest_steps
 from flows.ingest import ingest_steps
+from flows.task_runners import stage_runner
 from storywatch.config import Config, load_config
 from storywatch.digest import immediate_storylines
 from storywatch.ingest import ClusterReport, IngestReport, cluster_new_articles, new_run_id
@@ -34,9 +35,10 @@ async def run(config_path: str, kind: str = "run", send_email: bool = True) -> I
     the immediate-mode storylines' digests (unless ``send_email`` is False)."""
     run_id = flow_run.get_id() or new_run_id()
     config = load_config(config_path)
-    report = await ingest_steps(config, kind, run_id)
-    cluster_articles(config.database_url)
-    await detect_steps(config_path, config, run_id)
+    with stage_runner(config.ingest) as runner:  # a Dask cluster (if any) for both stages
+        report = await ingest_steps(config, kind, run_id, runner)
+        cluster_articles(config.database_url)
+        await detect_steps(config_path, config, run_id, runner)
     if send_email:
         await digest_stage(config_path, config, run_id)
     return report

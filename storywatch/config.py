@@ -6,6 +6,7 @@ Line numbers come from the YAML node tree, so pydantic's error locations can poi
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from storywatch.seeds import SeedError, load_seed
 
@@ -76,6 +77,35 @@ class IngestSettings(_Strict):
     max_age_days: float | None = Field(None, gt=0, description="skip entries older than this")
     every_minutes: int = Field(30, ge=1, description="ingest schedule for `storywatch serve`")
     user_agent: str | None = None
+    # Past one machine (issue 6): the sources split into `chunks` tasks, each fetching, parsing
+    # and storing its share; run by the flow's task runner (threads) or on a Dask cluster.
+    task_runner: Literal["default", "dask"] = "default"
+    chunks: int | None = Field(None, ge=1, le=1024, description="default: 1, or dask_workers")
+    dask_address: str | None = Field(None, pattern=r"^(tcp|tls|ws|wss)://[^\s/]+:\d+$")
+    dask_workers: int = Field(2, ge=1, le=256, description="LocalCluster workers")
+    dask_processes: bool = True  # LocalCluster workers as processes (false: threads)
+
+    @model_validator(mode="after")
+    def _check_runner(self) -> IngestSettings:
+        dask_keys = sorted(k for k in self.model_fields_set if k.startswith("dask_"))
+        if self.task_runner != "dask" and dask_keys:
+            raise ValueError(f"{', '.join(dask_keys)} needs task_runner: dask")
+        if self.dask_address and {"dask_workers", "dask_processes"} & self.model_fields_set:
+            raise ValueError(
+                "dask_workers and dask_processes are for a LocalCluster, not with dask_address"
+            )
+        if self.task_runner == "dask" and importlib.util.find_spec("prefect_dask") is None:
+            raise ValueError(
+                "task_runner: dask needs the dask extra: pip install 'storywatch[dask]'"
+            )
+        return self
+
+    @property
+    def chunk_count(self) -> int:
+        """How many tasks the sources are split into (at most one per source)."""
+        if self.chunks is not None:
+            return self.chunks
+        return self.dask_workers if self.task_runner == "dask" else 1
 
     def fetch_limits(self) -> FetchLimits:
         from storywatch.fetch import FetchLimits

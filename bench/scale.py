@@ -1,0 +1,168 @@
+"""Scale benchmark (issue 6): 2,000 generated feeds served on 127.0.0.1 from a separate process,
+the ingest flow run against a local Prefect server with each task runner in turn:
+
+  default     the flow's own runner, the usual one fetch-and-store task
+  threads     the flow's own runner, the sources in 2 chunks: 2 tasks side by side in threads
+  dask        task_runner: dask, a LocalCluster of 2 worker processes started for the run
+  dask-warm   task_runner: dask at dask_address: a LocalCluster of 2 workers already running
+
+Each run starts on a fresh SQLite database. Printed per run: flow wall time, entries stored per
+second, the time inside library calls (the union of the calls' wall-clock spans, measured in the
+flow's process and, through a Dask worker preload, in each worker: bench/scaletiming.py), and
+the Prefect overhead share = (flow wall time - library time) / flow wall time. Target: <= 10%.
+
+    python bench/scale.py [--feeds 2000] [--items 20] [--runs default,threads,dask,dask-warm]
+
+Not a test: figures go to bench/RESULTS.md by hand, with the machine, its load and the date.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import random
+import shutil
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import ingest as ingest_bench  # noqa: E402  (bench/ingest.py: feed generator, host, server)
+import scaletiming  # noqa: E402
+
+TIMING = "STORYWATCH_BENCH_TIMING"
+RUNS = {
+    "default": {},
+    "threads": {"chunks": 2},
+    "dask": {"task_runner": "dask", "dask_workers": 2},
+    "dask-warm": {"task_runner": "dask"},  # + dask_address of the bench's own LocalCluster
+}
+
+
+def load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load {one:.2f} (1 min) {five:.2f} (5 min)"
+
+
+def set_ingest(config: Path, settings: dict[str, Any]) -> None:
+    data = yaml.safe_load(config.read_text())
+    data["ingest"] = {"concurrency": 8, "per_host": 8, **settings}  # as bench/ingest.py
+    config.write_text(yaml.safe_dump(data))
+
+
+def run_once(name: str, config: Path, work: Path, settings: dict[str, Any]) -> dict[str, float]:
+    from flows.ingest import ingest
+
+    set_ingest(config, settings)
+    database = work / f"{name}.db"
+    for n in range(2, 100):  # a fresh database for every run, even of the same name
+        if not database.exists():
+            break
+        database = work / f"{name}-{n}.db"
+    os.environ["STORYWATCH_DATABASE_URL"] = f"sqlite:///{database}"
+    timing = os.environ[TIMING]  # one file for every run and process; runs are told by time
+    before = load()
+    start = time.time()
+    report = asyncio.run(ingest(str(config)))
+    end = time.time()
+    wall = end - start
+    library = scaletiming.library_seconds(timing, start, end)
+    overhead = (wall - library) / wall
+    print(
+        f"{name:9s}  wall {wall:6.2f} s  {report.new_articles:,} entries  "
+        f"{report.new_articles / wall:8,.0f} entries/s  library {library:6.2f} s  "
+        f"Prefect overhead {wall - library:5.2f} s = {overhead:5.1%}  "
+        f"({report.failed} failed; before: {before}; after: {load()})",
+        flush=True,
+    )
+    return {"wall": wall, "library": library, "overhead": overhead}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--feeds", type=int, default=2000)
+    parser.add_argument("--items", type=int, default=20)
+    parser.add_argument("--runs", default=",".join(RUNS))
+    args = parser.parse_args()
+    runs = args.runs.split(",")
+    unknown = set(runs) - set(RUNS)
+    if unknown:
+        parser.error(f"unknown runs: {', '.join(sorted(unknown))}")
+
+    work = Path(tempfile.mkdtemp(prefix="storywatch-scale-"))
+    # Dask workers (spawned) inherit the environment: they time their library calls too.
+    os.environ[TIMING] = str(work / "library-calls.timing")
+    os.environ["DASK_DISTRIBUTED__WORKER__PRELOAD"] = repr([str(ROOT / "bench/scaletiming.py")])
+    print(
+        f"machine: {platform.node()} {platform.machine()} {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {load()}"
+    )
+    rng = random.Random(42)
+    feeds = work / "feeds"
+    feeds.mkdir()
+    size = 0
+    for i in range(args.feeds):
+        body = ingest_bench.make_feed(i, args.items, rng)
+        size += len(body)
+        (feeds / f"feed{i}.xml").write_bytes(body)
+    print(f"input: {args.feeds} feeds x {args.items} items, {size / 1e6:.1f} MB")
+
+    home = work / "prefect-home"
+    server = ingest_bench.start_prefect_server(home, 4297)
+    os.environ.update(
+        PREFECT_HOME=str(home),
+        PREFECT_API_URL="http://127.0.0.1:4297/api",
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+    )
+    cluster = None
+    try:
+        import flows  # noqa: F401  (storywatch's Prefect defaults)
+
+        scaletiming.install()
+        with ingest_bench.serve_folder(feeds, port=8766) as base_url:
+            config = ingest_bench.write_config(
+                work, [f"{base_url}/feed{i}.xml" for i in range(args.feeds)]
+            )
+            warm_up = work / "warm"
+            warm_up.mkdir()
+            small = ingest_bench.write_config(warm_up, [f"{base_url}/feed0.xml"])
+            run_once("warm-up", small, warm_up, {})  # registers the flow, warms the imports
+            for name in runs:
+                settings = dict(RUNS[name])
+                if name == "dask-warm":
+                    cluster = cluster or start_cluster()
+                    settings["dask_address"] = cluster.scheduler_address
+                run_once(name, config, work, settings)
+    finally:
+        if cluster is not None:
+            cluster.close()
+        server.terminate()
+        server.wait(timeout=30)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def start_cluster() -> Any:
+    """A LocalCluster of 2 worker processes, as a user would keep one running."""
+    import logging
+
+    from distributed import LocalCluster
+
+    logging.getLogger("distributed").setLevel(logging.WARNING)
+    t = time.perf_counter()
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None)
+    print(f"(dask-warm: LocalCluster of 2 workers started in {time.perf_counter() - t:.1f} s)")
+    return cluster
+
+
+if __name__ == "__main__":
+    main()

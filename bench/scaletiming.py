@@ -1,0 +1,100 @@
+"""Time inside storywatch's library calls during a flow run, for bench/scale.py.
+
+``install()`` wraps the library functions the ingest flow calls (in the flow's module, and the
+store methods it uses) so that each call appends ``start end`` (wall-clock seconds) to the file
+named by $STORYWATCH_BENCH_TIMING. bench/scale.py installs it in its own process and, as a Dask
+worker preload, in every worker process, so chunks run on the cluster are timed too.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import time
+from typing import Any
+
+_WRAPPED = "_storywatch_bench_timed"
+
+
+def _record(start: float) -> None:
+    path = os.environ.get("STORYWATCH_BENCH_TIMING")
+    if path:
+        with open(path, "a", encoding="ascii") as out:  # one short line: atomic with O_APPEND
+            out.write(f"{start:.6f} {time.time():.6f}\n")
+
+
+def _timed(fn: Any) -> Any:
+    if getattr(fn, _WRAPPED, False):
+        return fn
+    if _is_async(fn):
+
+        @functools.wraps(fn)
+        async def timed_async(*args: Any, **kwargs: Any) -> Any:
+            start = time.time()
+            try:
+                return await fn(*args, **kwargs)
+            finally:
+                _record(start)
+
+        setattr(timed_async, _WRAPPED, True)
+        return timed_async
+
+    @functools.wraps(fn)
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        start = time.time()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _record(start)
+
+    setattr(timed, _WRAPPED, True)
+    return timed
+
+
+def _is_async(fn: Any) -> bool:
+    import inspect
+
+    return inspect.iscoroutinefunction(fn)
+
+
+def install() -> None:
+    import flows.ingest as module
+    from storywatch.store import Store
+
+    for name in (
+        "load_config",
+        "plan_fetches",
+        "split_fetches",
+        "fetch_and_store",
+        "gather_reports",
+        "finish_ingest",
+    ):
+        setattr(module, name, _timed(getattr(module, name)))
+    for method in ("start_run",):
+        setattr(Store, method, _timed(getattr(Store, method)))
+    opened = Store.__dict__["open"].__func__
+    if not getattr(opened, _WRAPPED, False):
+        Store.open = classmethod(_timed(opened))  # type: ignore[method-assign,assignment]
+
+
+def dask_setup(worker: Any = None) -> None:
+    """Dask's preload hook: time the library calls of tasks run in this worker process."""
+    install()
+
+
+def library_seconds(path: str, since: float, until: float) -> float:
+    """Wall time covered by at least one library call (overlapping calls counted once)."""
+    spans = []
+    if os.path.exists(path):
+        with open(path, encoding="ascii") as lines:
+            for line in lines:
+                start, end = map(float, line.split())
+                if end >= since and start <= until:
+                    spans.append((max(start, since), min(end, until)))
+    covered, reach = 0.0, float("-inf")
+    for start, end in sorted(spans):
+        if end <= reach:
+            continue
+        covered += end - max(start, reach)
+        reach = end
+    return covered

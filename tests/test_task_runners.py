@@ -1,0 +1,99 @@
+"""The ingest chunks and the detections as tasks of the flow's task runner: threads by default,
+a dask.distributed LocalCluster of two worker processes with ``task_runner: dask``; under the
+session's one prefect_test_harness, over 20 sources of the session's feed server."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from storywatch.store import Store
+from tests.factories import news_items, rss
+from tests.feedserver import FeedServer
+from tests.storyfeeds import ITEM_SWAP, ITEM_TALKS, ITEM_TALKS_REPEAT, write_story_config
+
+pytestmark = pytest.mark.prefect
+
+SOURCES = 20
+ITEMS = 3  # per filler source
+
+
+def twenty_sources(folder: Path, feed_server: FeedServer, **ingest: Any) -> Path:
+    """Two sources carrying the story's developments and 18 fillers, with these settings."""
+    feed_server.set_feed("/a.xml", rss("A", [ITEM_TALKS, ITEM_SWAP]))
+    feed_server.set_feed("/b.xml", rss("B", [ITEM_TALKS_REPEAT]))
+    sources = {"A": feed_server.url("/a.xml"), "B": feed_server.url("/b.xml")}
+    for n in range(SOURCES - 2):
+        feed_server.set_feed(f"/s{n}.xml", rss(f"S{n}", news_items(f"outlet{n}", ITEMS)))
+        sources[f"Outlet {n}"] = feed_server.url(f"/s{n}.xml")
+    path = write_story_config(folder, sources)
+    data = yaml.safe_load(path.read_text())
+    data["ingest"].update(ingest)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def stored(folder: Path) -> tuple[list[str], int]:
+    """(every stored article URL, how many developments) in the folder's SQLite database."""
+    store = Store.open(f"sqlite:///{folder / 'storywatch.db'}")
+    try:
+        return [a.url for a in store.iter_articles()], len(list(store.iter_developments()))
+    finally:
+        store.close()
+
+
+def task_run_names(flow_run_id: Any) -> list[str]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    async def read() -> list[str]:
+        async with get_client() as client:
+            runs = await client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+            )
+            # "fetch-and-store-9de" -> "fetch-and-store"; detections are named by storyline
+            done = [r.name for r in runs if r.state and r.state.is_completed()]
+            return sorted(n if n.startswith("detect-") else n.rsplit("-", 1)[0] for n in done)
+
+    return asyncio.run(read())
+
+
+def check_stored_once(folder: Path, feed_server: FeedServer) -> None:
+    urls, developments = stored(folder)
+    assert len(urls) == 3 + (SOURCES - 2) * ITEMS and len(set(urls)) == len(urls)
+    assert developments == 2  # the talks (two outlets) and the swap
+    paths = ["/a.xml", "/b.xml", *(f"/s{n}.xml" for n in range(SOURCES - 2))]
+    assert {p: len(feed_server.requests_to(p)) for p in paths} == dict.fromkeys(paths, 1)
+
+
+def test_chunks_run_as_tasks_in_threads_with_the_default_runner(
+    tmp_path: Path, feed_server: FeedServer, prefect_api_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flows.run import run
+
+    monkeypatch.delenv("STORYWATCH_DATABASE_URL", raising=False)
+    config = twenty_sources(tmp_path, feed_server, chunks=4)
+    state = asyncio.run(run(str(config), send_email=False, return_state=True))
+    assert state.is_completed()
+    check_stored_once(tmp_path, feed_server)
+    names = task_run_names(state.state_details.flow_run_id)
+    assert names.count("fetch-and-store") == 4 and "detect-truce-talks" in names
+
+
+def test_dask_local_cluster_of_two_worker_processes_stores_everything_once(
+    tmp_path: Path, feed_server: FeedServer, prefect_api_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("prefect_dask", reason="the dask extra: pip install -e '.[dask]'")
+    from flows.run import run
+
+    monkeypatch.delenv("STORYWATCH_DATABASE_URL", raising=False)
+    config = twenty_sources(tmp_path, feed_server, task_runner="dask", dask_workers=2)
+    state = asyncio.run(run(str(config), send_email=False, return_state=True))
+    assert state.is_completed()
+    check_stored_once(tmp_path, feed_server)
+    names = task_run_names(state.state_details.flow_run_id)
+    assert names.count("fetch-and-store") == 2 and "detect-truce-talks" in names
