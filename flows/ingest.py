@@ -65,7 +65,7 @@ async def ingest(config_path: str, kind: str = "run") -> IngestReport:
     """Fetch, parse, dedupe and store every enabled source of the config at ``config_path``."""
     run_id = flow_run.get_id() or new_run_id()
     config = load_config(config_path)
-    with stage_runner(config.ingest) as runner:
+    with stage_runner(config.ingest, config.database_url) as runner:
         return await ingest_steps(config, kind, run_id, runner)
 
 

@@ -35,7 +35,9 @@ async def run(config_path: str, kind: str = "run", send_email: bool = True) -> I
     the immediate-mode storylines' digests (unless ``send_email`` is False)."""
     run_id = flow_run.get_id() or new_run_id()
     config = load_config(config_path)
-    with stage_runner(config.ingest) as runner:  # a Dask cluster (if any) for both stages
+    with stage_runner(
+        config.ingest, config.database_url
+    ) as runner:  # a Dask cluster (if any) for both stages
         report = await ingest_steps(config, kind, run_id, runner)
         cluster_articles(config.database_url)
         await detect_steps(config_path, config, run_id, runner)

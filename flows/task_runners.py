@@ -28,12 +28,21 @@ from storywatch.config import IngestSettings
 R = TypeVar("R")
 
 
+log = logging.getLogger(__name__)
+
+
 @contextmanager
-def stage_runner(settings: IngestSettings) -> Iterator[TaskRunner[Any] | None]:
+def stage_runner(
+    settings: IngestSettings, database_url: str = ""
+) -> Iterator[TaskRunner[Any] | None]:
     """The Dask task runner the settings ask for, started; None for the flow's own runner."""
     if settings.task_runner != "dask":
         yield None
         return
+    if database_url.startswith("sqlite") and (settings.dask_address or settings.dask_processes):
+        # SQLite takes one writer at a time: worker processes then queue on its lock, and a
+        # long wait ends in "database is locked". Several workers want PostgreSQL.
+        log.warning("task_runner dask with SQLite: set STORYWATCH_DATABASE_URL to PostgreSQL")
     with dask_runner(settings) as runner:
         yield runner
 
