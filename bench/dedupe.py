@@ -4,6 +4,9 @@
     python bench/dedupe.py scale [--db /tmp/sw-dedupe.db] [--sizes 10000,100000,1000000]
                                  [--fast] [--cold]
     python bench/dedupe.py check --db URL [--batch 1000] [--cold]   (one check, this process)
+    python bench/dedupe.py reindex --db URL                         (rebuild_index, timed)
+    (check and reindex take --bucket-days N: dedupe.BUCKET_DAYS for this process, to compare
+    index periods on one database; reindex with N before checking with N)
 
 quality: pair recall and wrong merges over a threshold sweep (the curve behind the thresholds in
 storywatch/dedupe.py). Devset positives are the `syndicated_of` groups; realdata positives are
@@ -14,8 +17,13 @@ re-publication kept (a rewritten update is not a copy of the text).
 scale: grows one SQLite database (reused when it exists) to each size with generated news-like
 articles, clustering them as ingest does (``--fast``: stored by the store, fingerprinted and
 saved in bulk, the index written once in key order), and at each size times a check of a batch
-of new articles (10% copies of stored ones) in a fresh process through ``cluster_new_articles``:
-hash, query the index, store (``--cold``: the database's files dropped from the page cache).
+of new articles in a fresh process through ``cluster_new_articles``: hash, query the index,
+store (``--cold``: the database's files dropped from the page cache).
+
+The clock is a news clock: a steady ``RATE`` articles a day across 50 outlets (1M stored span
+333 days), a check's batch published next (the following ~8 hours), and its 10% copies taken
+from stored articles published in the last ``RECENT_DAYS`` (8%: syndication comes within hours
+or days) and of any age (2%: those further apart than dedupe's window correctly stay apart).
 
 Not a test: figures go to bench/RESULTS.md by hand.
 """
@@ -40,6 +48,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from sqlalchemy import select  # noqa: E402
+
 from storywatch import dedupe  # noqa: E402
 from storywatch.fetch import FetchResult  # noqa: E402
 from storywatch.ingest import cluster_new_articles  # noqa: E402
@@ -49,6 +59,9 @@ from storywatch.store import FetchRecord, Store  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
+RATE = 3_000  # generated articles published per day, across all outlets
+RECENT_DAYS = 3  # a check's recent copies are of articles published this recently
+CHECK_URLS = 10_000_000  # a check's articles are numbered from here on (URLs only)
 
 # -- quality ----------------------------------------------------------------------------------
 
@@ -192,12 +205,14 @@ class NewsText:
         return title, body
 
 
-def make_articles(start: int, count: int, gen: NewsText) -> list[Article]:
+def make_articles(start: int, count: int, gen: NewsText, numbers: int = 0) -> list[Article]:
+    """Articles ``start`` .. on the news clock (``RATE`` a day), numbered from ``numbers +
+    start`` in their URLs."""
     articles = []
     for n in range(start, start + count):
         title, body = gen.article()
-        url = f"https://outlet{n % 50}.test/news/{n}"
-        stamp = T0 + timedelta(seconds=n)
+        url = f"https://outlet{n % 50}.test/news/{numbers + n}"
+        stamp = T0 + timedelta(days=n / RATE)
         articles.append(Article(f"outlet{n % 50}", url, url, None, title, body, "", stamp, False))
     return articles
 
@@ -275,23 +290,31 @@ def peak_rss_mb() -> float:
 
 
 def check(url: str, batch: int, cold: bool = False) -> dict[str, float]:
-    """Store ``batch`` new articles (10% copies of stored ones, lightly edited), then time
-    clustering them: hash, index lookup, verification, writes (``cold``: the database's
-    files dropped from the OS page cache first)."""
+    """Store ``batch`` new articles published next on the clock, 10% of them lightly edited
+    copies (4 in 5 of articles from the last ``RECENT_DAYS``, 1 in 5 of any age), then time
+    clustering them: hash, index lookup, verification, writes (``cold``: the database's files
+    dropped from the OS page cache first). Reports which copies folded."""
+    from storywatch.schema import ArticleRow
+
     store = Store.open(url)
     have = store.count_articles()
     rng = random.Random(have)
-    fresh = make_articles(have + 10_000_000, batch, NewsText(rng))
-    copies = []
-    for k, n in enumerate(rng.sample(range(1, have + 1), batch // 10)):
-        with store.session() as session:
-            from storywatch.schema import ArticleRow
-
+    fresh = make_articles(have, batch, NewsText(rng), numbers=CHECK_URLS)
+    recent = range(max(1, have - RECENT_DAYS * RATE + 1), have + 1)
+    picks = [("recent", n) for n in rng.sample(recent, min(len(recent), batch * 8 // 100))]
+    picks += [("any age", n) for n in rng.sample(range(1, have + 1), batch * 2 // 100)]
+    copies: dict[str, tuple[str, bool]] = {}  # url -> (kind, within dedupe's window)
+    with store.session() as session:
+        for k, (kind, n) in enumerate(picks):
             row = session.get(ArticleRow, n)
-        if row is not None:
+            if row is None:
+                continue
             body = row.summary.rsplit(". ", 1)[0] + "."  # trimmed: last sentence dropped
-            copies.append(replace(fresh[k], title="Update: " + row.title, summary=body))
-    fresh[: len(copies)] = copies
+            fresh[k] = replace(fresh[k], title="Update: " + row.title, summary=body)
+            window = dedupe.in_window(
+                dedupe.time_bucket(row.published_at), dedupe.time_bucket(fresh[k].published)
+            )
+            copies[fresh[k].url] = (kind, window)
     store_batch(store, fresh)
     if cold:
         store.close()
@@ -301,16 +324,48 @@ def check(url: str, batch: int, cold: bool = False) -> dict[str, float]:
     report = cluster_new_articles(store, batch_size=batch)
     elapsed = time.perf_counter() - started
     rss = peak_rss_mb()
+    with store.session() as session:
+        rows = session.execute(
+            select(ArticleRow.url, ArticleRow.id, ArticleRow.cluster_id).where(
+                ArticleRow.url.in_(list(copies))
+            )
+        ).all()
+    folded = {u: cluster != i for u, i, cluster in rows}
     store.close()
+
+    def tally(kind: str, window: bool | None = None, folded_only: bool = False) -> int:
+        return sum(
+            1
+            for u, (k, w) in copies.items()
+            if k == kind and window in (None, w) and (folded.get(u) or not folded_only)
+        )
+
     return {
         "stored": have,
         "batch": report.articles,
         "folded": report.folded,
         "copies": len(copies),
+        "recent": tally("recent"),
+        "recent_folded": tally("recent", folded_only=True),
+        "old": tally("any age"),
+        "old_in_window": tally("any age", True),
+        "old_folded": tally("any age", folded_only=True),
+        "old_folded_in_window": tally("any age", True, folded_only=True),
         "seconds": elapsed,
         "ms_per_article": elapsed * 1000 / max(1, report.articles),
         "peak_rss_mb": rss,
     }
+
+
+def reindex(url: str) -> dict[str, float]:
+    """Rebuild the index with ``rebuild_index`` (e.g. after ``--bucket-days``), timed."""
+    store = Store.open(url)
+    started = time.perf_counter()
+    with store.cluster_transaction() as tx:
+        rows = tx.rebuild_index()
+    elapsed = time.perf_counter() - started
+    store.close()
+    return {"rows": rows, "seconds": elapsed, "peak_rss_mb": peak_rss_mb()}
 
 
 def scale(db: Path, sizes: list[int], batch: int, repeat: int, fast: bool, cold: bool) -> None:
@@ -322,8 +377,9 @@ def scale(db: Path, sizes: list[int], batch: int, repeat: int, fast: bool, cold:
     gen = NewsText(random.Random(42))
     print(f"batch of {batch:,} new articles, median of {repeat} checks per size\n")
     print("| stored | build (s, this step) | check of a batch (s) | ms per article | "
-          "copies folded | peak RSS of the check (MB) |")  # fmt: skip
-    print("|---|---|---|---|---|---|")
+          "recent copies folded | any-age copies folded (in window) | "
+          "peak RSS of the check (MB) |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
     per_article: dict[int, float] = {}
     for size in sizes:
         built = (build if fast else grow)(store, size, gen)
@@ -341,7 +397,9 @@ def scale(db: Path, sizes: list[int], batch: int, repeat: int, fast: bool, cold:
         times = "/".join(f"{r['seconds']:.2f}" for r in runs)
         print(
             f"| {mid['stored']:,} | {built:,.0f} | {mid['seconds']:.2f} ({times}) | "
-            f"{mid['ms_per_article']:.3f} | {mid['folded']}/{mid['copies']} | "
+            f"{mid['ms_per_article']:.3f} | {mid['recent_folded']}/{mid['recent']} | "
+            f"{mid['old_folded']}/{mid['old']} ({mid['old_folded_in_window']}/"
+            f"{mid['old_in_window']}) | "
             f"{max(r['peak_rss_mb'] for r in runs):.0f} |",
             flush=True,
         )
@@ -368,6 +426,10 @@ def main() -> None:
     c.add_argument("--db", required=True)
     c.add_argument("--batch", type=int, default=1000)
     c.add_argument("--cold", action="store_true")
+    r = sub.add_parser("reindex")
+    r.add_argument("--db", required=True)
+    for p in (c, r):
+        p.add_argument("--bucket-days", type=int, default=dedupe.BUCKET_DAYS)
     args = parser.parse_args()
     if args.command == "quality":
         sweep(args.details)
@@ -375,7 +437,11 @@ def main() -> None:
         sizes = [int(x) for x in args.sizes.split(",")]
         scale(args.db, sizes, args.batch, args.repeat, args.fast, args.cold)
     else:
-        print(json.dumps(check(args.db, args.batch, args.cold)))
+        dedupe.BUCKET_DAYS = args.bucket_days  # for this process only
+        if args.command == "check":
+            print(json.dumps(check(args.db, args.batch, args.cold)))
+        else:
+            print(json.dumps(reindex(args.db)))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,18 @@ Pure: text in, fingerprints and cluster decisions out; the store persists them.
    Jaccard similarity and containment, and puts each new article in the cluster of its best
    match, or in a new cluster of its own. Existing clusters are never merged or renumbered.
 
+The time window: the index is partitioned by publication period (``time_bucket``: whole
+``BUCKET_DAYS`` periods since 1970-01-01 UTC), and an article is compared only with articles of
+its own period and the two neighbouring ones (``index_probes``, ``in_window``), so a check reads
+and writes the recent part of the index only, however much is stored. Hence: **copies published
+up to BUCKET_DAYS (7) days apart are always compared (and fold when similar enough); 7 to 14
+days apart only when their periods are adjacent; 14 or more days apart they never fold** (the
+later one starts a cluster of its own).
+Wire copies and re-publications come within hours (every devset and realdata copy group spans
+at most 0.32 days). The rule is applied within a batch too, so the answer does not depend on
+how articles are batched. Changing ``BUCKET_DAYS`` needs the index rebuilt
+(``ClusterTransaction.rebuild_index``).
+
 The thresholds come from measurement (bench/dedupe.py; the curve is in bench/RESULTS.md).
 Changing ``SHINGLE_WORDS``, ``NUM_PERM``, ``ROWS`` or the hash seeds changes every stored
 signature: bump ``SIGNATURE_VERSION`` and re-fingerprint (a migration's job).
@@ -24,7 +36,7 @@ import re
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
@@ -37,6 +49,8 @@ MIN_SHINGLES = 6  # shorter texts (a bare short headline) never fold: too little
 JACCARD_MIN = 0.25  # estimated Jaccard at or above this: the same text, lightly edited
 CONTAINMENT_MIN = 0.60  # or the smaller text mostly inside the larger one: a trimmed copy
 CONTAINMENT_JACCARD_MIN = 0.20  # ... provided they still overlap this much overall
+BUCKET_DAYS = 7  # index period: copies up to this far apart always fold (see the module doc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _seeds(label: str, count: int) -> np.ndarray:
@@ -120,6 +134,22 @@ def shingles(words: Sequence[str], size: int = SHINGLE_WORDS) -> set[str]:
     return {" ".join(words[i : i + size]) for i in range(len(words) - size + 1)}
 
 
+# -- the time window -------------------------------------------------------------------------
+
+
+def time_bucket(published: datetime) -> int:
+    """The index period of a publication time: whole ``BUCKET_DAYS`` since 1970-01-01 UTC
+    (floor division, so the same as migration 0005's SQL on whole seconds)."""
+    if published.tzinfo is None:
+        published = published.replace(tzinfo=UTC)
+    return (published - _EPOCH) // timedelta(days=BUCKET_DAYS)
+
+
+def in_window(bucket_a: int, bucket_b: int) -> bool:
+    """Whether articles of these periods are compared: the same period or adjacent ones."""
+    return abs(bucket_a - bucket_b) <= 1
+
+
 # -- fingerprints --------------------------------------------------------------------------
 
 
@@ -136,6 +166,10 @@ class Fingerprint:
     @property
     def indexable(self) -> bool:
         return self.shingles >= MIN_SHINGLES
+
+    @property
+    def bucket(self) -> int:
+        return time_bucket(self.published)
 
 
 @dataclass(frozen=True)
@@ -243,6 +277,17 @@ def _same_story(jaccard: float, size_a: int, size_b: int) -> bool:
     return jaccard >= CONTAINMENT_JACCARD_MIN and containment >= CONTAINMENT_MIN
 
 
+def index_probes(new: Sequence[Fingerprint]) -> dict[int, set[int]]:
+    """period -> the band keys to look up in it: each indexable fingerprint's keys in its own
+    period and the neighbouring ones (a copy may be published before or after its original)."""
+    probes: dict[int, set[int]] = {}
+    for fp in new:
+        if fp.indexable:
+            for bucket in range(fp.bucket - 1, fp.bucket + 2):
+                probes.setdefault(bucket, set()).update(fp.bands)
+    return probes
+
+
 @dataclass(frozen=True)
 class StoredSignature:
     """A stored article's signature, found by the band keys it shares with a batch."""
@@ -251,6 +296,7 @@ class StoredSignature:
     shingles: int
     signature: bytes
     bands: tuple[int, ...]  # the keys it shares with the batch
+    bucket: int  # its index period (``time_bucket`` of its publication)
 
 
 def confirmed_matches(
@@ -270,6 +316,7 @@ def confirmed_matches(
             for s in stored.values()
             for key in s.bands
             for n in by_band.get(key, ())
+            if in_window(s.bucket, new[n].bucket)
         }
     )
     if not pairs:
@@ -309,8 +356,9 @@ def assign_clusters(
     """A cluster for each new fingerprint, oldest first (a batch's own copies fold too).
 
     ``candidates`` maps stored article ids to their fingerprint and cluster. A new article
-    joins the cluster of its most similar verified match; with none it founds a cluster whose
-    id is its own article id (so ids are stable and unique without a sequence).
+    joins the cluster of its most similar verified match within the time window (the module
+    doc); with none it founds a cluster whose id is its own article id (so ids are stable and
+    unique without a sequence).
     """
     by_band: dict[int, list[int]] = {}
     for article_id, candidate in candidates.items():
@@ -321,6 +369,8 @@ def assign_clusters(
     for fp in sorted(new, key=lambda f: (f.published, f.article_id)):
         best: tuple[float, int] | None = None
         for other_id in {i for key in fp.bands for i in by_band.get(key, ())}:
+            if not in_window(fp.bucket, known[other_id].fingerprint.bucket):
+                continue
             same, similarity = is_near_duplicate(fp, known[other_id].fingerprint)
             if same and (best is None or (similarity, -other_id) > (best[0], -best[1])):
                 best = (similarity, other_id)

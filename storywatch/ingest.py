@@ -280,8 +280,9 @@ class ClusterReport:
 
 def cluster_new_articles(store: Store, batch_size: int = CLUSTER_BATCH) -> ClusterReport:
     """Put every article that has no cluster yet (this run's new ones, and any a crashed run
-    left) into a story cluster: hash only those, query the stored LSH index, store the result.
-    Each batch is one transaction under the cluster lock, so overlapping runs take turns."""
+    left) into a story cluster: hash only those, query the stored LSH index in their own and
+    the neighbouring publication periods (dedupe's time window), store the result. Each batch
+    is one transaction under the cluster lock, so overlapping runs take turns."""
     report = ClusterReport()
     while True:
         with store.cluster_transaction() as tx:
@@ -299,7 +300,7 @@ def cluster_new_articles(store: Store, batch_size: int = CLUSTER_BATCH) -> Clust
                 for a in pending
             ]
             fingerprints = dedupe.fingerprint_many(texts)
-            stored = tx.sharing(k for f in fingerprints for k in f.bands)
+            stored = tx.sharing(dedupe.index_probes(fingerprints))
             candidates = tx.candidates(stored, dedupe.confirmed_matches(fingerprints, stored))
             assignments = dedupe.assign_clusters(fingerprints, candidates)
             tx.save(fingerprints, assignments)

@@ -240,8 +240,9 @@ class AssessmentRow(Base):
 #
 # ``articles.cluster_id`` names the story cluster (NULL until clustered: the pending queue).
 # A cluster's id is its founding article's id and never changes; its representative is its
-# earliest-published article. The LSH index is ``lsh_bands``: one row per (band key, article),
-# its primary key doubling as the lookup index, so a run hashes only its new articles.
+# earliest-published article. The LSH index is ``lsh_bands``: one row per (publication period,
+# band key, article), its primary key doubling as the lookup index, so a run hashes only its
+# new articles and, the period leading, reads and writes only the recent part of the index.
 
 
 class ClusterRow(Base):
@@ -274,6 +275,9 @@ class BandRow(Base):
     __tablename__ = "lsh_bands"
     __table_args__ = ({"sqlite_with_rowid": False},)
 
+    bucket: Mapped[int] = mapped_column(  # dedupe.time_bucket of the article's publication
+        Integer, primary_key=True, autoincrement=False
+    )
     band_key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     article_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
 

@@ -863,19 +863,25 @@ class ClusterTransaction:
         )
         return [UnclusteredArticle(*row) for row in self.conn.execute(query)]
 
-    def sharing(self, band_keys: Iterable[int]) -> dict[int, StoredSignature]:
-        """Stored signatures sharing any of ``band_keys``, with the keys they share: the index
-        alone answers the keys (most miss), then one read per article found."""
+    def sharing(self, probes: Mapping[int, Iterable[int]]) -> dict[int, StoredSignature]:
+        """Stored signatures sharing a key with ``probes`` (period -> band keys, as
+        ``dedupe.index_probes`` gives them), with the keys they share: the index alone answers
+        the keys (most miss; a period with no rows is skipped after one seek), then one read per
+        article found."""
         from storywatch.dedupe import StoredSignature  # numpy: only when clustering
 
-        keys = sorted(set(band_keys))
-        shared: dict[int, list[int]] = {}
-        for start in range(0, len(keys), _IN_CHUNK):
-            query = select(BANDS.c.band_key, BANDS.c.article_id).where(
-                BANDS.c.band_key.in_(keys[start : start + _IN_CHUNK])
-            )
-            for key, article_id in self.conn.execute(query):
-                shared.setdefault(article_id, []).append(key)
+        shared: dict[int, tuple[int, list[int]]] = {}
+        for bucket in sorted(probes):
+            occupied = select(BANDS.c.bucket).where(BANDS.c.bucket == bucket).limit(1)
+            if self.conn.execute(occupied).first() is None:
+                continue
+            keys = sorted(set(probes[bucket]))
+            for start in range(0, len(keys), _IN_CHUNK):
+                query = select(BANDS.c.band_key, BANDS.c.article_id).where(
+                    BANDS.c.bucket == bucket, BANDS.c.band_key.in_(keys[start : start + _IN_CHUNK])
+                )
+                for key, article_id in self.conn.execute(query):
+                    shared.setdefault(article_id, (bucket, []))[1].append(key)
         found: dict[int, StoredSignature] = {}
         ids = sorted(shared)
         for start in range(0, len(ids), _IN_CHUNK):
@@ -883,11 +889,9 @@ class ClusterTransaction:
                 FINGERPRINTS.c.article_id, FINGERPRINTS.c.shingles, FINGERPRINTS.c.signature
             ).where(FINGERPRINTS.c.article_id.in_(ids[start : start + _IN_CHUNK]))
             for row in self.conn.execute(query):
+                bucket, keys = shared[row.article_id]
                 found[row.article_id] = StoredSignature(
-                    row.article_id,
-                    row.shingles,
-                    bytes(row.signature),
-                    tuple(shared[row.article_id]),
+                    row.article_id, row.shingles, bytes(row.signature), tuple(keys), bucket
                 )
         return found
 
@@ -929,9 +933,11 @@ class ClusterTransaction:
                 ],
             )
         bands = [
-            {"band_key": k, "article_id": a}
-            for k, a in sorted((k, f.article_id) for f in fingerprints for k in f.bands)
-        ]  # in key order: the B-tree is walked once, left to right
+            {"bucket": b, "band_key": k, "article_id": a}
+            for b, k, a in sorted(
+                (f.bucket, k, f.article_id) for f in fingerprints for k in f.bands
+            )
+        ]  # in key order: the B-tree is walked once, left to right, in the recent periods
         if bands:
             self.conn.execute(self._insert_ignore(BANDS), bands)
         founded = [a for a in assignments if a.matched is None]
@@ -959,33 +965,49 @@ class ClusterTransaction:
                 self._promote_if_earlier(a.cluster_id, a.article_id, by_id[a.article_id].published)
 
     def rebuild_index(self, chunk: int = 100_000) -> int:
-        """Replace the LSH index with the band keys of every stored signature, written in key
-        order (after a change of band layout, and for bulk loads); return the rows written."""
+        """Replace the LSH index with the band keys of every stored signature in its period,
+        written in key order one period at a time (after a change of band layout or of
+        ``dedupe.BUCKET_DAYS``, and for bulk loads); return the rows written."""
+        from storywatch.dedupe import MIN_SHINGLES, time_bucket  # numpy: only here
+
+        self.conn.execute(delete(BANDS))
+        query = (
+            select(FINGERPRINTS.c.article_id, FINGERPRINTS.c.signature, ARTICLES.c.published_at)
+            .join(ARTICLES, ARTICLES.c.id == FINGERPRINTS.c.article_id)
+            .where(FINGERPRINTS.c.shingles >= MIN_SHINGLES)
+            .order_by(ARTICLES.c.published_at, ARTICLES.c.id)
+            .execution_options(stream_results=True, yield_per=chunk)
+        )  # by publication: the periods come one after the other
+        written, bucket = 0, 0
+        pending: list[Any] = []
+        for row in self.conn.execute(query):
+            period = time_bucket(row.published_at)
+            if period != bucket and pending:
+                written += self._write_period(bucket, pending, chunk)
+                pending = []
+            bucket = period
+            pending.append(row)
+        if pending:
+            written += self._write_period(bucket, pending, chunk)
+        return written
+
+    def _write_period(self, bucket: int, rows: Sequence[Any], chunk: int) -> int:
+        """Insert one period's band rows, sorted by (band key, article id)."""
         import numpy as np
 
-        from storywatch.dedupe import MIN_SHINGLES, band_key_matrix  # numpy: only here
+        from storywatch.dedupe import band_key_matrix
 
-        keys, ids = [], []
-        query = (
-            select(FINGERPRINTS.c.article_id, FINGERPRINTS.c.signature)
-            .where(FINGERPRINTS.c.shingles >= MIN_SHINGLES)
-            .order_by(FINGERPRINTS.c.article_id)
-        )
-        for part in self.conn.execute(query).partitions(chunk):
-            matrix = band_key_matrix([bytes(row.signature) for row in part])
-            keys.append(matrix.ravel())
-            ids.append(np.repeat([row.article_id for row in part], matrix.shape[1]))
-        self.conn.execute(delete(BANDS))
-        if not keys:
-            return 0
-        all_keys, all_ids = np.concatenate(keys), np.concatenate(ids)
-        order = np.lexsort((all_ids, all_keys))
-        all_keys, all_ids = all_keys[order], all_ids[order]
-        for start in range(0, len(order), chunk):
-            stop = start + chunk
-            rows = zip(all_keys[start:stop].tolist(), all_ids[start:stop].tolist(), strict=True)
-            self.conn.execute(insert(BANDS), [{"band_key": k, "article_id": a} for k, a in rows])
-        return len(order)
+        matrix = band_key_matrix([bytes(row.signature) for row in rows])
+        keys = matrix.ravel()
+        ids = np.repeat(np.array([row.article_id for row in rows], dtype=np.int64), matrix.shape[1])
+        order = np.lexsort((ids, keys))
+        keys, ids = keys[order].tolist(), ids[order].tolist()
+        for start in range(0, len(keys), chunk):
+            part = zip(keys[start : start + chunk], ids[start : start + chunk], strict=True)
+            self.conn.execute(
+                insert(BANDS), [{"bucket": bucket, "band_key": k, "article_id": a} for k, a in part]
+            )
+        return len(keys)
 
     def _promote_if_earlier(self, cluster_id: int, article_id: int, published: datetime) -> None:
         current = CLUSTERS.c.representative_published

@@ -139,7 +139,9 @@ def test_confirmed_matches_keep_exactly_the_candidates_that_can_fold() -> None:
         text(3, "Live updates", ""),  # too short to fold
     ]
     stored = {
-        f.article_id: dedupe.StoredSignature(f.article_id, f.shingles, f.signature, f.bands)
+        f.article_id: dedupe.StoredSignature(
+            f.article_id, f.shingles, f.signature, f.bands, f.bucket
+        )
         for f in fingerprint_many(stored_texts)
     }
     new = fingerprint_many([text(9, HARBOUR_COPY_TITLE, HARBOUR_COPY), text(8, "Live updates", "")])
@@ -147,9 +149,32 @@ def test_confirmed_matches_keep_exactly_the_candidates_that_can_fold() -> None:
     # every band key shared (as if by chance): still only the verified copy is kept
     everything = tuple(k for f in new for k in f.bands)
     loose = {
-        i: dedupe.StoredSignature(i, s.shingles, s.signature, everything) for i, s in stored.items()
+        i: dedupe.StoredSignature(i, s.shingles, s.signature, everything, s.bucket)
+        for i, s in stored.items()
     }
     assert dedupe.confirmed_matches(new, loose) == [1]
+
+
+def test_copies_fold_within_the_time_window_and_never_far_outside_it() -> None:
+    """Copies up to BUCKET_DAYS apart (before or after) always fold; 2 x BUCKET_DAYS or more
+    apart never do, within one batch as across batches (confirmed_matches)."""
+    period = timedelta(days=dedupe.BUCKET_DAYS)
+    original = text(1, HARBOUR_TITLE, HARBOUR)
+    for gap, folds in [
+        (period, True),
+        (-period, True),
+        (timedelta(hours=1), True),
+        (2 * period, False),
+        (-2 * period - timedelta(days=3), False),
+    ]:
+        copy = ArticleText(2, original.published + gap, HARBOUR_COPY_TITLE, HARBOUR_COPY)
+        fps = fingerprint_many([original, copy])
+        got = {a.article_id: a.cluster_id for a in assign_clusters(fps, {})}
+        assert (got[1] == got[2]) is folds, gap
+        f = fps[0]
+        stored = {1: dedupe.StoredSignature(1, f.shingles, f.signature, f.bands, f.bucket)}
+        assert dedupe.confirmed_matches(fps[1:], stored) == ([1] if folds else []), gap
+        assert (f.bucket in dedupe.index_probes(fps[1:])) is folds, gap  # the store's lookup
 
 
 # -- store: both databases -------------------------------------------------------------------
@@ -257,19 +282,52 @@ def test_second_batch_joins_existing_clusters_without_rehashing_the_first(
 def test_rebuilt_index_is_the_index_clustering_wrote(store: Store) -> None:
     store_articles(
         store,
-        [article("wire", f"s{n}", f"{HARBOUR_TITLE} {n}", f"{ORCHARD} {n}", n) for n in range(5)]
+        [  # published over several index periods
+            article("wire", f"s{n}", f"{HARBOUR_TITLE} {n}", f"{ORCHARD} {n}", n * 24 * 5)
+            for n in range(5)
+        ]
         + [article("wire", "short", "Live updates", "")],
     )
     cluster_new_articles(store)
 
-    def bands() -> list[tuple[int, int]]:
+    def bands() -> list[tuple[int, int, int]]:
         with store.session() as session:
-            return sorted(session.execute(select(BandRow.band_key, BandRow.article_id)).tuples())
+            query = select(BandRow.bucket, BandRow.band_key, BandRow.article_id)
+            return sorted(tuple(row) for row in session.execute(query))
 
     written = bands()
+    assert len({bucket for bucket, _, _ in written}) >= 3
     with store.cluster_transaction() as tx:
         assert tx.rebuild_index() == len(written) == 5 * dedupe.BANDS
     assert bands() == written
+
+
+def test_the_store_folds_copies_within_the_time_window_only(store: Store) -> None:
+    """A stored story, then in a later run: a copy a period later and one a period earlier
+    (fetched late) fold into its cluster; a copy three periods later starts its own. The index
+    rows carry each article's period."""
+    days = 24 * dedupe.BUCKET_DAYS
+    ids = store_articles(store, [article("wire", "harbour", HARBOUR_TITLE, HARBOUR)])
+    cluster_new_articles(store)
+    ids = store_articles(
+        store,
+        [
+            article("paper", "later", HARBOUR_COPY_TITLE, HARBOUR_COPY, hours=days),
+            article("herald", "earlier", HARBOUR_COPY_TITLE, HARBOUR_COPY, hours=-days),
+            article("gazette", "far", HARBOUR_COPY_TITLE, HARBOUR_COPY, hours=3 * days),
+        ],
+    )
+    report = cluster_new_articles(store)
+    assert (report.articles, report.folded) == (3, 2)
+    got = clusters(store)
+    harbour = ids["https://wire.test/harbour"]
+    assert got["https://paper.test/later"] == got["https://herald.test/earlier"] == harbour
+    assert got["https://gazette.test/far"] == ids["https://gazette.test/far"]
+    assert store.cluster_representatives()[harbour] == ids["https://herald.test/earlier"]
+    published = {a.id: a.published for a in store.iter_articles()}
+    with store.session() as session:
+        rows = session.execute(select(BandRow.bucket, BandRow.article_id).distinct()).all()
+        assert {a: b for b, a in rows} == {a: dedupe.time_bucket(p) for a, p in published.items()}
 
 
 def test_overlapping_runs_cluster_in_turn(database_url: str) -> None:
