@@ -13,6 +13,7 @@ import tracemalloc
 import zlib
 from dataclasses import replace
 from email.utils import formatdate
+from typing import Any
 
 import pytest
 
@@ -475,3 +476,74 @@ def test_feed_server_closes_promptly_with_a_stalled_handler() -> None:
     assert time.monotonic() - start < 1.0
     assert client.recv(100) == b""  # the stalled handler dropped the connection
     client.close()
+
+
+# -- kept-alive connections: a server that closed one is noticed before reuse -------------------
+
+
+class _SocketOnly:
+    """The part of an httpcore stream the readability check uses: its socket."""
+
+    def __init__(self, sock: Any) -> None:
+        self.sock = sock
+
+    def get_extra_info(self, info: str) -> Any:
+        return self.sock if info == "socket" else None
+
+
+def test_a_connection_the_server_closed_reads_as_readable() -> None:
+    from storywatch.fetch import _ReadableCheckStream
+
+    ours, theirs = socket.socketpair()
+    try:
+        stream = _ReadableCheckStream(_SocketOnly(ours))  # type: ignore[arg-type]
+        assert stream.get_extra_info("is_readable") is False  # idle, still open
+        theirs.close()
+        assert stream.get_extra_info("is_readable") is True  # EOF waiting: do not reuse
+        ours.close()
+        assert stream.get_extra_info("is_readable") is True
+    finally:
+        ours.close()
+        theirs.close()
+
+
+def test_a_kept_alive_connection_closed_by_the_server_is_not_reused() -> None:
+    """An HTTP/1.1 server that keeps the connection open after answering, then drops it: the
+    next request must go out on a new connection (no retries allowed here to hide a failure)."""
+    from storywatch.fetch import Fetcher, FetchLimits, FetchRequest, run_blocking
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    accepted: list[int] = []
+    body = SAMPLE_RSS
+
+    def serve() -> None:
+        for _ in range(2):
+            conn, _addr = listener.accept()
+            accepted.append(1)
+            conn.recv(65536)
+            head = (
+                "HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n"
+                f"Content-Length: {len(body)}\r\nConnection: keep-alive\r\n\r\n"
+            )
+            conn.sendall(head.encode() + body)
+            time.sleep(0.2)
+            conn.close()  # no "Connection: close" was sent: the client kept it in its pool
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+
+    async def twice() -> list[str]:
+        limits = FetchLimits(retries=0, deadline=5, connect_timeout=2, read_timeout=2)
+        async with Fetcher(limits) as fetcher:
+            url = f"http://127.0.0.1:{port}/feed.xml"
+            first = await fetcher.fetch(FetchRequest("Keepalive", url))
+            await asyncio.sleep(0.5)  # the server has closed its end by now
+            second = await fetcher.fetch(FetchRequest("Keepalive", url))
+            return [first.status, second.status]
+
+    try:
+        assert run_blocking(twice()) == ["ok", "ok"]
+        assert len(accepted) == 2  # the dead connection was dropped, a new one opened
+    finally:
+        listener.close()
