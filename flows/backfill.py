@@ -14,6 +14,8 @@ idempotency key, so submitting the same window twice creates no second run of an
 
 from __future__ import annotations
 
+from typing import Any
+
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import acreate_table_artifact
 from prefect.cache_policies import NONE
@@ -135,25 +137,49 @@ async def backfill_by_day(
     storylines = select_storylines(load_config(config_path), storyline)
     run_ids = []
     for day in window.days():
-        state = await run_deployment(  # type: ignore[misc]  # sync/async dispatch
-            name=deployment,
-            parameters={
-                "config_path": config_path,
-                "since": day.isoformat(),
-                "until": day.isoformat(),
-                "email": False,
-                "storyline": storyline,
-                "sources": sources,
-                "settle": False,  # one digest (or record) for the whole window, below
-            },
-            idempotency_key=day_run_key(config_path, day.isoformat(), storyline, sources),
-            flow_run_name=f"backfill-{day.isoformat()}",
-            as_subflow=False,
-        )
-        run_ids.append(str(state.id))
-        logger.info("backfill of %s: run %s %s", day, state.id, state.state_name)
+        run = await _run_day(deployment, config_path, day.isoformat(), storyline, sources)
+        run_ids.append(str(run.id))
+        logger.info("backfill of %s: run %s %s", day, run.id, run.state_name)
+        if not (run.state and run.state.is_completed()):
+            # Later days are judged against this one: stop, settle nothing, say which day.
+            raise RuntimeError(
+                f"backfill of {day} ended {run.state_name}: later days and the digest wait; "
+                "submit the window again to retry it (finished days are not run again)"
+            )
     run_id = flow_run.get_id() or new_run_id()
     settle_window(config_path, since, until, storylines, email, run_id)
     if email:
         send_digests(config_path, await smtp_settings_from_blocks(load_config(config_path)))
     return run_ids
+
+
+DAY_ATTEMPTS = 3  # a day whose keyed run failed is submitted again under a new key
+
+
+async def _run_day(
+    deployment: str, config_path: str, day: str, storyline: str | None, sources: list[str] | None
+) -> Any:
+    """One day's run of the backfill deployment, waited for. Its idempotency key makes a
+    resubmitted window reuse finished days; a day whose earlier run failed or crashed gets a
+    fresh attempt (Prefect hands back the failed run for a reused key)."""
+    key = day_run_key(config_path, day, storyline, sources)
+    run: Any = None
+    for attempt in range(1, DAY_ATTEMPTS + 1):
+        run = await run_deployment(  # type: ignore[misc]  # sync/async dispatch
+            name=deployment,
+            parameters={
+                "config_path": config_path,
+                "since": day,
+                "until": day,
+                "email": False,
+                "storyline": storyline,
+                "sources": sources,
+                "settle": False,  # one digest (or record) for the whole window, below
+            },
+            idempotency_key=key if attempt == 1 else f"{key}:attempt-{attempt}",
+            flow_run_name=f"backfill-{day}",
+            as_subflow=False,
+        )
+        if run.state is None or not (run.state.is_failed() or run.state.is_crashed()):
+            return run
+    return run

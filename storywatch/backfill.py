@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from storywatch.store import Store
 
 log = logging.getLogger(__name__)
 
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MAX_PAGES = 100  # per page sequence (an archive chain, a template, one day of a search)
 
 
@@ -56,6 +58,8 @@ class Window:
         days = []
         for name, value in (("--since", since), ("--until", until)):
             try:
+                if not _DAY.match(value):  # fromisoformat also takes 20250411, 2025-W15-1
+                    raise ValueError(value)
                 days.append(date.fromisoformat(value))
             except (TypeError, ValueError):
                 raise WindowError(f"{name} {value!r} is not a date (YYYY-MM-DD)") from None
@@ -248,6 +252,12 @@ class _Page:
     feed: ParsedFeed | None
     error: str | None = None
     url: str = ""
+    http_status: int | None = None
+
+    @property
+    def past_the_end(self) -> bool:
+        """Paged feeds answer a page number past their last with 404 or 410."""
+        return self.http_status in (404, 410)
 
 
 class _SourceWalk:
@@ -269,6 +279,16 @@ class _SourceWalk:
         self.counted: set[str] = set()  # entry keys already counted (pages overlap)
 
     async def run(self) -> SourceReach:
+        """Walk the source; whatever goes wrong stays this source's error."""
+        try:
+            return await self._walk()
+        except Exception as exc:  # a bug or a store error must not stop the other sources
+            log.exception("%s: backfill failed", self.source.name)
+            self.reach.error = f"unexpected error: {type(exc).__name__}: {exc}"[:500]
+            _notify("done", self.reach)
+            return self.reach
+
+    async def _walk(self) -> SourceReach:
         first = await self.read(self.source.url)
         if first.error is not None:
             self.reach.error = first.error
@@ -321,8 +341,9 @@ class _SourceWalk:
                 return f"page limit ({MAX_PAGES})"
             page = await self.read(url)
             if page.error is not None:
-                # Past the last page, paged feeds answer 404 or an empty feed: the end.
-                return "" if number > 1 else f"archive: {page.error}"
+                # Past the last page, paged feeds answer 404 (or an empty feed): the end.
+                # Anything else (a 500, a timeout) cut the walk short: say so.
+                return "" if number > 1 and page.past_the_end else f"page {number}: {page.error}"
             if not page.articles:
                 return ""
             keys = entry_keys(page.articles)
@@ -338,7 +359,7 @@ class _SourceWalk:
         self.visited.add(url)
         result = await self.fetcher.fetch(FetchRequest(source=self.source.name, url=url))
         if result.status != "ok" or result.content is None:
-            return _Page([], None, result.error or "no content", url)
+            return _Page([], None, result.error or "no content", url, result.http_status)
         self.reach.pages += 1
         try:
             feed = await asyncio.to_thread(
@@ -422,10 +443,13 @@ def backfill_collect(
     chosen = select_sources(config, sources)
     report = BackfillReport(run_id=run_id, window=window)
     store.start_run(run_id, "backfill", utcnow())
-    report.sources = run_blocking(
-        collect_window(chosen, window, config.ingest.fetch_limits(), store, run_id)
-    )
-    store.finish_run(run_id, fetched=report.fetched, failed=report.failed, new=report.new_articles)
+    try:
+        report.sources = run_blocking(
+            collect_window(chosen, window, config.ingest.fetch_limits(), store, run_id)
+        )
+    finally:
+        new = report.new_articles
+        store.finish_run(run_id, fetched=report.fetched, failed=report.failed, new=new)
     for reach in report.sources:
         log.info("%s: %s", reach.source, reach.describe(window))
     return report

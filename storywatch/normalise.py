@@ -89,7 +89,9 @@ _BLOCK_TAG = re.compile(
 _TAG_LIKE = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>")
 _ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 # Zero-width space, word joiner, BOM and soft hyphen vanish; other spaces become " " via split().
-_INVISIBLE = re.compile("[\u200b\u2060\ufeff\u00ad]")
+# Zero-width characters, soft hyphens and C0 controls other than tab and line breaks (a NUL
+# cannot even be stored in a PostgreSQL text column).
+_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u2060\ufeff\u00ad]")
 _TEXT_CLEANER = nh3.Cleaner(
     tags=set(), attributes={}, link_rel=None, clean_content_tags={"script", "style", "template"}
 )
@@ -155,7 +157,7 @@ def normalise_entry(
     title = one_line(entry.title[: MAX_TITLE * 4])[:MAX_TITLE]
     summary = html_to_text(entry.summary[: MAX_SUMMARY * 4])[:MAX_SUMMARY]
     link = _http_url(entry.link, feed_url)
-    guid = (entry.guid or "").strip() or None
+    guid = _INVISIBLE.sub("", entry.guid or "").strip() or None
     if guid and len(guid) > MAX_GUID:
         guid = "sha256:" + hashlib.sha256(guid.encode()).hexdigest()
     if not (title or summary or link):
@@ -187,7 +189,7 @@ def normalise_entry(
 
 def _http_url(value: str | None, base: str | None) -> str:
     """``value`` made absolute against ``base`` if it is (then) an http(s) URL, else ""."""
-    value = (value or "").strip()
+    value = _INVISIBLE.sub("", value or "").strip()
     if not value:
         return ""
     try:

@@ -97,10 +97,11 @@ def compose_window_digests(
 def record_window_quietly(
     config: Config, store: Store, window: Window, storylines: Sequence[str], run_id: str | None
 ) -> int:
-    """A backfill without --email: the window's developments are history, never mailed."""
+    """A backfill without --email: the window's developments made only of backfilled articles
+    are history, never mailed (one a live run also reported is left to the live digest)."""
     placed = 0
     for storyline_id in storylines:
-        ids = store_backfill.developments_first_seen(store, storyline_id, window.start, window.end)
+        ids = store_backfill.backfilled_developments(store, storyline_id, window.start, window.end)
         if ids:
             reason = f"backfill of {window} without --email: recorded, not mailed"
             placed += _place_for_all(config, store, storyline_id, ids, reason, run_id)

@@ -10,14 +10,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, or_, select
 
 from storywatch.normalise import Article
-from storywatch.schema import utcnow
+from storywatch.schema import RunRow, utcnow
 from storywatch.store import ARTICLES, ASSESSMENTS, DEVELOPMENT_ARTICLES, DEVELOPMENTS, Store
 from storywatch.store_digests import DIGEST_DEVELOPMENTS, DIGESTS
 
+RUNS = cast(Table, RunRow.__table__)
 QUIET_KIND = "quiet"  # a digest row that records developments as handled, never mailed
 
 
@@ -157,3 +159,25 @@ def developments_with_articles(
     with store.engine.connect() as conn:
         found = {dev for dev, article in conn.execute(query) if article in article_ids}
     return sorted(found)
+
+
+def backfilled_developments(
+    store: Store, storyline: str, start: datetime, end: datetime
+) -> list[str]:
+    """Developments first seen in [start, end) made only of articles that backfills stored.
+    One with any article from a live run is news a live digest still owes its readers."""
+    live_article = (
+        select(DEVELOPMENT_ARTICLES.c.development_id)
+        .join(ARTICLES, ARTICLES.c.id == DEVELOPMENT_ARTICLES.c.article_id)
+        .outerjoin(RUNS, RUNS.c.id == ARTICLES.c.run_id)
+        .where(or_(RUNS.c.kind.is_(None), RUNS.c.kind != "backfill"))
+    )
+    query = select(DEVELOPMENTS.c.id).where(
+        DEVELOPMENTS.c.storyline == storyline,
+        DEVELOPMENTS.c.dismissed.is_(False),
+        DEVELOPMENTS.c.first_seen >= start,
+        DEVELOPMENTS.c.first_seen < end,
+        DEVELOPMENTS.c.id.not_in(live_article),
+    )
+    with store.engine.connect() as conn:
+        return list(conn.scalars(query.order_by(DEVELOPMENTS.c.first_seen, DEVELOPMENTS.c.id)))

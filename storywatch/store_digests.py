@@ -164,7 +164,9 @@ class DigestTransaction:
     def last_digest_at(self, storyline: str, recipient: str) -> datetime | None:
         return self.conn.scalar(
             select(func.max(DIGESTS.c.created_at)).where(
-                DIGESTS.c.storyline == storyline, DIGESTS.c.recipient == recipient
+                DIGESTS.c.storyline == storyline,
+                DIGESTS.c.recipient == recipient,
+                DIGESTS.c.kind != "quiet",  # recorded by a backfill, never mailed
             )
         )
 

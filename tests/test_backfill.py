@@ -98,6 +98,8 @@ def test_window_is_whole_utc_days_both_ends_included() -> None:
         ("2025-04-13", "2025-04-11", "after --until"),
         ("13/04/2025", "2025-04-14", "not a date"),
         ("2025-04-01", "yesterday", "not a date"),
+        ("20250411", "2025-04-12", "not a date"),
+        ("2025-W15-1", "2025-04-12", "not a date"),
     ],
 )
 def test_bad_windows_are_refused_with_the_reason(since: str, until: str, message: str) -> None:
@@ -404,3 +406,71 @@ def test_an_interrupted_backfill_continues_where_it_stopped(
     developments = _developments(store)
     assert sorted(len(d.articles) for d in developments) == [2, 2]
     assert store.count_articles() == 4
+
+
+def test_a_failed_page_is_said_while_past_the_last_page_is_the_end(
+    feed_server: FeedServer, tmp_path: Path, db_env: str
+) -> None:
+    feed_server.set_feed("/wp/feed", rss("Wire", [story_item("d20", 20)]))
+    feed_server.set_feed("/wp/feed?paged=1", rss("Wire", [story_item("d15", 15)]))
+    feed_server.set_status("/wp/feed?paged=2", 500, times=100)
+    sources = [
+        {
+            "name": "Blog",
+            "url": feed_server.url("/wp/feed"),
+            "archive": feed_server.url("/wp/feed?paged={page}"),
+        }
+    ]
+    (reach,) = collect(write_config(tmp_path, sources), "2025-04-10", "2025-04-16").sources
+    assert reach.error is None and "page 2:" in reach.stopped and "500" in reach.stopped
+    assert "stopped: page 2:" in reach.describe(Window.parse("2025-04-10", "2025-04-16"))
+
+
+def test_an_unexpected_error_in_one_source_stays_with_that_source(
+    feed_server: FeedServer, tmp_path: Path, db_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import storywatch.backfill as backfill_module
+
+    real = backfill_module.normalise_feed
+
+    def breaks_for_bad(feed: Any, source: str, *args: Any) -> list[Article]:
+        if source == "Bad":
+            raise RuntimeError("a bug in normalising")
+        return real(feed, source, *args)
+
+    monkeypatch.setattr(backfill_module, "normalise_feed", breaks_for_bad)
+    feed_server.set_feed("/ok.xml", rss("Ok", [story_item("d11", 11)]))
+    feed_server.set_feed("/bad.xml", rss("Bad", [story_item("b11", 11)]))
+    sources = [
+        {"name": "Bad", "url": feed_server.url("/bad.xml")},
+        {"name": "Ok", "url": feed_server.url("/ok.xml")},
+    ]
+    report = collect(write_config(tmp_path, sources), "2025-04-10", "2025-04-12")
+    by_name = {r.source: r for r in report.sources}
+    assert by_name["Bad"].error == "unexpected error: RuntimeError: a bug in normalising"
+    assert by_name["Ok"].new == 1 and stored_guids(Store.open(db_env)) == {"d11"}
+
+
+def test_without_email_live_news_in_the_window_is_still_mailed(
+    feed_server: FeedServer, tmp_path: Path, db_env: str
+) -> None:
+    """A development a live run found (waiting for a scheduled digest) is news, not history:
+    a backfill without --email over its days must not silence it."""
+    s = storyfeeds
+    feed_server.set_feed("/live.xml", rss("Alpha", [s.ITEM_TALKS]))
+    path = write_config(tmp_path, [{"name": "Alpha", "url": feed_server.url("/live.xml")}])
+    config = load_config(path)
+    store = Store.open(db_env)
+    from storywatch.ingest import ingest_once
+
+    ingest_once(config, store)  # a live run: the talks, not mailed yet
+    detect_storyline(config, s.STORYLINE, store)
+    feed_server.set_feed("/live.xml", rss("Alpha", [s.ITEM_TALKS, s.ITEM_SWAP]))
+    window = Window.parse("2025-04-10", "2025-04-13")
+    backfill_collect(config, store, window, new_run_id())  # finds the swap, a day later
+    detect_window(config, s.STORYLINE, store, window, None)
+    assert record_window_quietly(config, store, window, [s.STORYLINE], None) == 1  # the swap
+    from storywatch.digest import compose_digests
+
+    (digest,) = compose_digests(config, store)
+    assert digest.developments == 1  # the live talks still go out

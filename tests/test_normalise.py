@@ -290,3 +290,33 @@ def test_normalise_feed_dedupes_and_applies_max_age() -> None:
     assert every[0].title == "Talks resume"
     recent = normalise_feed(feed, "s", FEED_URL, FETCHED, max_age=timedelta(days=7))
     assert [a.url for a in recent] == ["https://e.org/1", "https://e.org/4"]
+
+
+def test_control_characters_never_reach_the_store() -> None:
+    """A NUL cannot be stored in a PostgreSQL text column: one bad entry must not sink a feed."""
+    from storywatch.normalise import normalise_entry
+    from storywatch.parse import FeedEntry
+
+    entry = FeedEntry(
+        title="Talks\x00 resume\x07",
+        link="https://x.test/a\x00/1",
+        guid="g\x00-1",
+        summary="<p>Delegations\x00 met.</p>",
+        content="",
+        author="A\x1bB",
+        published=None,
+    )
+    article = normalise_entry(
+        entry, "Wire", "https://x.test/feed", datetime(2025, 3, 1, tzinfo=UTC)
+    )
+    assert article is not None
+    fields = [
+        article.title,
+        article.summary,
+        article.url,
+        article.link,
+        article.guid,
+        article.author,
+    ]
+    assert not any(ch in (f or "") for f in fields for ch in "\x00\x07\x1b")
+    assert article.title == "Talks resume" and article.guid == "g-1"
