@@ -175,9 +175,14 @@ def upgrade_database(engine: Engine) -> bool:
     otherwise interleave their CREATE TABLEs).
     """
     head = head_revision()
+    if engine.dialect.name == "sqlite":
+        # Even the first look is serialised: the first connection to a new file switches it
+        # to WAL, which needs the file to itself (seen once as three threads opened it).
+        with _MIGRATION_THREAD_LOCK, _sqlite_file_lock(engine):
+            return current_revision(engine) != head and _upgrade_locked(engine, head)
     if current_revision(engine) == head:
         return False
-    with _MIGRATION_THREAD_LOCK, _sqlite_file_lock(engine):  # Alembic's context is global
+    with _MIGRATION_THREAD_LOCK:  # Alembic's context is global
         return _upgrade_locked(engine, head)
 
 
