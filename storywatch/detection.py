@@ -86,14 +86,21 @@ def compile_storyline(config: Config, storyline_id: str, store: Store) -> Storyl
 
 
 def detect_storyline(
-    config: Config, storyline_id: str, store: Store, *, run_id: str | None = None
+    config: Config,
+    storyline_id: str,
+    store: Store,
+    *,
+    run_id: str | None = None,
+    hold_backfills: bool = True,
 ) -> StorylineDetection:
-    """Detect developments in every article the storyline has not assessed yet."""
+    """Detect developments in every article the storyline has not assessed yet (a running
+    backfill's articles are left to it unless ``hold_backfills`` is False: the backfill's own
+    call)."""
     storyline = compile_storyline(config, storyline_id, store)
     with store.storyline_transaction(storyline.id) as tx:
         stored = tx.memory()
         memory = Memory.from_dict({"developments": stored}) if stored else None
-        pending = tx.pending_articles()
+        pending = tx.pending_articles(hold_backfills=hold_backfills)
         report = _detect_and_save(tx, storyline, memory, pending, run_id)
     _log(report, "detected")
     return report
@@ -106,6 +113,7 @@ def redetect_storyline(
     *,
     since: datetime | None = None,
     run_id: str | None = None,
+    hold_backfills: bool = True,
 ) -> StorylineDetection:
     """Re-run relevance and extraction over stored articles published since ``since`` (all
     when None), replacing that window's developments; nothing is fetched.
@@ -125,7 +133,7 @@ def redetect_storyline(
         earlier = window + [d for d in retired if d.id not in kept]
         tx.clear_window(since)
         tx.replace_memory(list(enumerate(d.to_dict() for d in base.developments)))
-        pending = tx.pending_articles(since)
+        pending = tx.pending_articles(since, hold_backfills=hold_backfills)
         report = _detect_and_save(tx, storyline, base, pending, run_id, earlier)
     _log(report, "re-detected")
     return report

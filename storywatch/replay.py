@@ -43,10 +43,12 @@ def detect_window(
     """Detect the window's articles as of their time (see the module docstring)."""
     first = store_backfill.earliest_unassessed(store, storyline_id, window.start)
     if first is None or not store_backfill.assessed_after(store, storyline_id, first):
-        return detect_storyline(config, storyline_id, store, run_id=run_id)
+        return detect_storyline(config, storyline_id, store, run_id=run_id, hold_backfills=False)
     told = store_backfill.told_articles(store, storyline_id)
     log.info("%s: replaying from %s (later articles were judged already)", storyline_id, window)
-    report = redetect_storyline(config, storyline_id, store, since=window.start, run_id=run_id)
+    report = redetect_storyline(
+        config, storyline_id, store, since=window.start, run_id=run_id, hold_backfills=False
+    )
     for recipient, articles in told.items():
         # The replay may give a story the reader was mailed a new id (first seen earlier now):
         # what lists an article they were told about is theirs already, never mailed again.

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -68,6 +68,9 @@ _MIGRATION_THREAD_LOCK = threading.Lock()
 
 # Core tables for the hot write path (the ORM's bulk machinery costs more than the SQL).
 ARTICLES = cast(Table, ArticleRow.__table__)
+RUNS = cast(Table, RunRow.__table__)
+# How long live detection leaves a backfill's articles to that backfill's own replay.
+BACKFILL_HOLD = timedelta(hours=6)
 FETCHES = cast(Table, FetchRow.__table__)
 SOURCES = cast(Table, SourceRow.__table__)
 
@@ -705,8 +708,14 @@ class StorylineTransaction:
         ]
         return {dev_id for query in queries for dev_id in self.conn.scalars(query)}
 
-    def pending_articles(self, since: datetime | None = None) -> list[ArticleText]:
-        """Articles this storyline has not assessed yet (published >= since), oldest first."""
+    def pending_articles(
+        self, since: datetime | None = None, *, hold_backfills: bool = True
+    ) -> list[ArticleText]:
+        """Articles this storyline has not assessed yet (published >= since), oldest first.
+
+        ``hold_backfills``: leave out what a backfill stored in the last ``BACKFILL_HOLD``:
+        that backfill judges it as of its time (a replay); a live run judging it first would
+        take today's memory for the window's. A backfill that died is not waited for longer."""
         assessed = select(ASSESSMENTS.c.article_id).where(ASSESSMENTS.c.storyline == self.storyline)
         query = (
             select(ARTICLES, SOURCES.c.name.label("source_name"))
@@ -716,6 +725,13 @@ class StorylineTransaction:
         )
         if since is not None:
             query = query.where(ARTICLES.c.published_at >= since)
+        if hold_backfills:
+            recent_backfills = select(RUNS.c.id).where(
+                RUNS.c.kind == "backfill", RUNS.c.started_at > utcnow() - BACKFILL_HOLD
+            )
+            query = query.where(
+                or_(ARTICLES.c.run_id.is_(None), ARTICLES.c.run_id.not_in(recent_backfills))
+            )
         return [
             ArticleText(
                 id=r.id,

@@ -333,8 +333,10 @@ def test_a_window_before_what_was_judged_is_replayed_as_of_its_time(
     path = write_config(tmp_path, [{"name": "Beta", "url": feed_server.url("/live.xml")}])
     config = load_config(path)
     store = Store.open(db_env)
-    # The live run: ingest (as a backfill of its day would) and detect; mail the swap.
-    backfill_collect(config, store, Window.parse("2025-04-14", "2025-04-14"), new_run_id())
+    # The live run: ingest and detect; mail the swap.
+    from storywatch.ingest import ingest_once
+
+    ingest_once(config, store)
     detect_storyline(config, s.STORYLINE, store)
     (live,) = _developments(store)
     assert live.first_seen.date() == date(2025, 4, 14)
@@ -474,3 +476,32 @@ def test_without_email_live_news_in_the_window_is_still_mailed(
 
     (digest,) = compose_digests(config, store)
     assert digest.developments == 1  # the live talks still go out
+
+
+def test_a_live_run_between_a_backfills_stages_leaves_the_window_to_it(
+    feed_server: FeedServer, tmp_path: Path, db_env: str
+) -> None:
+    """A scheduled run that detects after the backfill stored the window but before it judged
+    it must not judge the window against today's memory (nor mail it): the backfill's own
+    replay does, as of the time."""
+    s = storyfeeds
+    feed_server.set_feed("/live.xml", rss("Beta", [s.ITEM_SWAP_REPEAT]))
+    path = write_config(tmp_path, [{"name": "Beta", "url": feed_server.url("/live.xml")}])
+    config = load_config(path)
+    store = Store.open(db_env)
+    from storywatch.digest import compose_digests
+    from storywatch.ingest import ingest_once
+
+    ingest_once(config, store)
+    detect_storyline(config, s.STORYLINE, store)
+    assert len(compose_digests(config, store)) == 1  # the live swap, mailed
+    feed_server.set_feed("/live.xml", rss("Beta", [s.ITEM_SWAP_REPEAT, s.ITEM_SWAP, s.ITEM_TALKS]))
+    window = Window.parse("2025-04-11", "2025-04-13")
+    backfill_collect(config, store, window, new_run_id())
+    # ... the live run comes in here:
+    live = detect_storyline(config, s.STORYLINE, store)
+    assert live.assessed == 0 and compose_digests(config, store) == []
+    # ... and the backfill goes on: the replay judges the window as of its time.
+    detect_window(config, s.STORYLINE, store, window, None)
+    swap = next(d for d in _developments(store) if "prisoner_exchange" in d.types)
+    assert swap.first_seen.date() == date(2025, 4, 13) and len(swap.articles) == 2
