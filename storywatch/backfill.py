@@ -448,6 +448,9 @@ def backfill_collect(
             collect_window(chosen, window, config.ingest.fetch_limits(), store, run_id)
         )
     finally:
+        stored = store_backfill.new_per_source(store, run_id)  # a retry's first attempt too
+        for reach in report.sources:
+            reach.new = max(reach.new, stored.get(reach.source, 0))
         new = report.new_articles
         store.finish_run(run_id, fetched=report.fetched, failed=report.failed, new=new)
     for reach in report.sources:

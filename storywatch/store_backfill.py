@@ -12,11 +12,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, or_, select
+from sqlalchemy import Table, func, or_, select
 
 from storywatch.normalise import Article
 from storywatch.schema import RunRow, utcnow
-from storywatch.store import ARTICLES, ASSESSMENTS, DEVELOPMENT_ARTICLES, DEVELOPMENTS, Store
+from storywatch.store import (
+    ARTICLES,
+    ASSESSMENTS,
+    DEVELOPMENT_ARTICLES,
+    DEVELOPMENTS,
+    SOURCES,
+    Store,
+)
 from storywatch.store_digests import DIGEST_DEVELOPMENTS, DIGESTS
 
 RUNS = cast(Table, RunRow.__table__)
@@ -181,3 +188,16 @@ def backfilled_developments(
     )
     with store.engine.connect() as conn:
         return list(conn.scalars(query.order_by(DEVELOPMENTS.c.first_seen, DEVELOPMENTS.c.id)))
+
+
+def new_per_source(store: Store, run_id: str) -> dict[str, int]:
+    """source name -> articles stored under ``run_id``: a retried collect task counts what
+    its first attempt stored too (the store kept it; the retry found nothing new)."""
+    query = (
+        select(SOURCES.c.name, func.count())
+        .join(ARTICLES, ARTICLES.c.source_id == SOURCES.c.id)
+        .where(ARTICLES.c.run_id == run_id)
+        .group_by(SOURCES.c.name)
+    )
+    with store.engine.connect() as conn:
+        return {name: count for name, count in conn.execute(query)}

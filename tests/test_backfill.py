@@ -505,3 +505,17 @@ def test_a_live_run_between_a_backfills_stages_leaves_the_window_to_it(
     detect_window(config, s.STORYLINE, store, window, None)
     swap = next(d for d in _developments(store) if "prisoner_exchange" in d.types)
     assert swap.first_seen.date() == date(2025, 4, 13) and len(swap.articles) == 2
+
+
+def test_a_retried_collect_still_counts_what_its_first_attempt_stored(
+    feed_server: FeedServer, tmp_path: Path, db_env: str
+) -> None:
+    feed_server.set_feed("/wire.xml", rss("Wire", [story_item("d11", 11), story_item("d12", 12)]))
+    path = write_config(tmp_path, [{"name": "Wire", "url": feed_server.url("/wire.xml")}])
+    config = load_config(path)
+    store = Store.open(db_env)
+    window, run_id = Window.parse("2025-04-10", "2025-04-12"), new_run_id()
+    assert backfill_collect(config, store, window, run_id).new_articles == 2
+    retry = backfill_collect(config, store, window, run_id)  # the task's retry: same run
+    assert retry.new_articles == 2 and retry.sources[0].new == 2
+    assert backfill_collect(config, store, window, new_run_id()).new_articles == 0  # a rerun
