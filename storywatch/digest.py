@@ -343,6 +343,16 @@ class ComposedDigest:
     developments: int
 
 
+@dataclass(frozen=True)
+class DigestWindow:
+    """A backfill's digest: only developments first seen in [start, end), marked with
+    ``label`` ("12–18 Feb 2025"), and no heartbeat when there are none."""
+
+    start: datetime
+    end: datetime
+    label: str
+
+
 def compose_digests(
     config: Config,
     store: Store,
@@ -350,9 +360,11 @@ def compose_digests(
     storylines: Sequence[str] | None = None,
     run_id: str | None = None,
     now: datetime | None = None,
+    window: DigestWindow | None = None,
 ) -> list[ComposedDigest]:
     """Record one digest per storyline and recipient holding every development not yet in
-    one of theirs (a heartbeat when there is none and the storyline asks for it)."""
+    one of theirs (a heartbeat when there is none and the storyline asks for it); with
+    ``window``, those first seen in it, as a backfill's digest."""
     wanted = [s for s in config.storylines if storylines is None or s.id in storylines]
     created_at = now or datetime.now(UTC)
     composed: list[ComposedDigest] = []
@@ -360,7 +372,7 @@ def compose_digests(
         settings = config.digest_for(storyline)
         for recipient in settings.to:
             with digest_transaction(store) as tx:
-                digest = _next_digest(tx, storyline, settings, recipient, created_at)
+                digest = _next_digest(tx, storyline, settings, recipient, created_at, window)
                 if digest is not None and tx.add_digest(_to_row(digest, run_id)):
                     composed.append(_composed(digest))
     for c in composed:
@@ -380,13 +392,17 @@ def _next_digest(
     settings: DigestConfig,
     recipient: str,
     created_at: datetime,
+    window: DigestWindow | None = None,
 ) -> RenderedDigest | None:
     unsent = tx.unsent_developments(storyline.id, recipient)
+    if window is not None:
+        unsent = [d for d in unsent if window.start <= d.first_seen < window.end]
     if unsent:
         earlier = tx.earlier_developments(storyline.id, {d.updates for d in unsent if d.updates})
-        digest = build_digest(storyline, settings, recipient, unsent, earlier, created_at)
+        label = window.label if window else None
+        digest = build_digest(storyline, settings, recipient, unsent, earlier, created_at, label)
         return render_digest(digest)
-    if not settings.heartbeat:
+    if not settings.heartbeat or window is not None:
         return None
     last = tx.last_digest_at(storyline.id, recipient)
     heartbeat = build_heartbeat(storyline, settings, recipient, last, created_at)

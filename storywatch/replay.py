@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from storywatch import store_backfill
 from storywatch.backfill import BackfillReport, Window, backfill_collect
@@ -29,10 +29,8 @@ from storywatch.detection import (
     redetect_storyline,
     storyline_config,
 )
-from storywatch.digest import ComposedDigest, _composed, _to_row, build_digest
-from storywatch.render import render_digest
+from storywatch.digest import ComposedDigest, DigestWindow, compose_digests
 from storywatch.store import Store
-from storywatch.store_digests import digest_transaction
 
 log = logging.getLogger(__name__)
 
@@ -70,30 +68,10 @@ def compose_window_digests(
 ) -> list[ComposedDigest]:
     """One digest per storyline and recipient with the window's developments not yet sent to
     them, marked as a backfill. Nothing to send: no digest (a backfill has no heartbeat)."""
-    created_at = now or datetime.now(UTC)
-    composed = []
-    for storyline_id in storylines:
-        storyline = storyline_config(config, storyline_id)
-        settings = config.digest_for(storyline)
-        label = window_label(window)
-        for recipient in settings.to:
-            with digest_transaction(store) as tx:
-                unsent = [
-                    d
-                    for d in tx.unsent_developments(storyline.id, recipient)
-                    if window.contains(d.first_seen)
-                ]
-                if not unsent:
-                    continue
-                ids = {d.updates for d in unsent if d.updates}
-                earlier = tx.earlier_developments(storyline.id, ids)
-                digest = build_digest(
-                    storyline, settings, recipient, unsent, earlier, created_at, window=label
-                )
-                rendered = render_digest(digest)
-                if tx.add_digest(_to_row(rendered, run_id)):
-                    composed.append(_composed(rendered))
-    return composed
+    marked = DigestWindow(window.start, window.end, window_label(window))
+    return compose_digests(
+        config, store, storylines=storylines, run_id=run_id, now=now, window=marked
+    )
 
 
 def record_window_quietly(

@@ -10,24 +10,21 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from datetime import datetime
-from typing import cast
 
-from sqlalchemy import Table, func, or_, select
+from sqlalchemy import func, or_, select
 
 from storywatch.normalise import Article
-from storywatch.schema import RunRow, utcnow
+from storywatch.schema import utcnow
 from storywatch.store import (
     ARTICLES,
     ASSESSMENTS,
     DEVELOPMENT_ARTICLES,
     DEVELOPMENTS,
+    RUNS,
     SOURCES,
     Store,
 )
-from storywatch.store_digests import DIGEST_DEVELOPMENTS, DIGESTS
-
-RUNS = cast(Table, RunRow.__table__)
-QUIET_KIND = "quiet"  # a digest row that records developments as handled, never mailed
+from storywatch.store_digests import DIGEST_DEVELOPMENTS, DIGESTS, QUIET_KIND
 
 
 def save_window_articles(
@@ -66,27 +63,6 @@ def earliest_unassessed(store: Store, storyline: str, start: datetime) -> dateti
         return conn.scalar(query.order_by(ARTICLES.c.published_at).limit(1))
 
 
-def development_ids(store: Store, storyline: str) -> set[str]:
-    with store.engine.connect() as conn:
-        query = select(DEVELOPMENTS.c.id).where(DEVELOPMENTS.c.storyline == storyline)
-        return set(conn.scalars(query))
-
-
-def developments_first_seen(
-    store: Store, storyline: str, start: datetime, end: datetime | None
-) -> list[str]:
-    """Alerted (not dismissed) developments first seen in [start, end), oldest first."""
-    query = select(DEVELOPMENTS.c.id).where(
-        DEVELOPMENTS.c.storyline == storyline,
-        DEVELOPMENTS.c.dismissed.is_(False),
-        DEVELOPMENTS.c.first_seen >= start,
-    )
-    if end is not None:
-        query = query.where(DEVELOPMENTS.c.first_seen < end)
-    with store.engine.connect() as conn:
-        return list(conn.scalars(query.order_by(DEVELOPMENTS.c.first_seen, DEVELOPMENTS.c.id)))
-
-
 def place_quietly(
     store: Store,
     storyline: str,
@@ -103,7 +79,8 @@ def place_quietly(
         DIGEST_DEVELOPMENTS.c.development_id.in_(list(development_ids)),
     )
     with store.engine.begin() as conn:
-        todo = [d for d in development_ids if d not in set(conn.scalars(placed))]
+        already = set(conn.scalars(placed))
+        todo = [d for d in development_ids if d not in already]
         if not todo:
             return 0
         digest_id = quiet_digest_id(storyline, recipient, todo)
@@ -129,7 +106,7 @@ def place_quietly(
 
 
 def quiet_digest_id(storyline: str, recipient: str, development_ids: Sequence[str]) -> str:
-    parts = ("quiet", recipient, *development_ids)
+    parts = (QUIET_KIND, recipient, *development_ids)
     return f"{storyline}-quiet-{hashlib.sha256(chr(10).join(parts).encode()).hexdigest()[:16]}"
 
 

@@ -40,6 +40,7 @@ DIGESTS = cast(Table, DigestRow.__table__)
 DIGEST_DEVELOPMENTS = cast(Table, DigestDevelopmentRow.__table__)
 DELIVERIES = cast(Table, DeliveryRow.__table__)
 _PG_DIGEST_LOCK = 4_242_005  # advisory lock id serialising digest composition
+QUIET_KIND = "quiet"  # a digest row that records developments as handled (backfill), unmailed
 _IN_CHUNK = 900  # bound parameters per IN (...) query: under SQLite's limit
 
 
@@ -166,7 +167,7 @@ class DigestTransaction:
             select(func.max(DIGESTS.c.created_at)).where(
                 DIGESTS.c.storyline == storyline,
                 DIGESTS.c.recipient == recipient,
-                DIGESTS.c.kind != "quiet",  # recorded by a backfill, never mailed
+                DIGESTS.c.kind != QUIET_KIND,  # recorded by a backfill, never mailed
             )
         )
 
