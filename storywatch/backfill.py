@@ -30,7 +30,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from storywatch import store_backfill
 from storywatch.config import Config, SourceConfig
-from storywatch.fetch import Fetcher, FetchLimits, FetchRequest
+from storywatch.fetch import Fetcher, FetchLimits, FetchRequest, run_blocking
 from storywatch.normalise import Article, normalise_feed
 from storywatch.parse import ParsedFeed, ParseError, parse_feed
 from storywatch.schema import utcnow
@@ -438,7 +438,6 @@ def backfill_collect(
     sources: Sequence[str] | None = None,
 ) -> BackfillReport:
     """Fetch and store the window's entries from every chosen source (blocking)."""
-    from storywatch.fetch import run_blocking
 
     chosen = select_sources(config, sources)
     report = BackfillReport(run_id=run_id, window=window)
