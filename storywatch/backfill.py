@@ -438,7 +438,6 @@ def backfill_collect(
     sources: Sequence[str] | None = None,
 ) -> BackfillReport:
     """Fetch and store the window's entries from every chosen source (blocking)."""
-
     chosen = select_sources(config, sources)
     report = BackfillReport(run_id=run_id, window=window)
     store.start_run(run_id, "backfill", utcnow())
