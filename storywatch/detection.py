@@ -102,7 +102,7 @@ def detect_storyline(
         memory = Memory.from_dict({"developments": stored}) if stored else None
         pending = tx.pending_articles(hold_backfills=hold_backfills)
         report = _detect_and_save(tx, storyline, memory, pending, run_id)
-    _log(report, "detected")
+    log_detection(report, "detected")
     return report
 
 
@@ -125,18 +125,32 @@ def redetect_storyline(
     again keeps its id; a window development not found again is retired."""
     storyline = compile_storyline(config, storyline_id, store)
     with store.storyline_transaction(storyline.id) as tx:
-        stored = Memory.from_dict({"developments": tx.memory()})
-        retired = [Development.from_dict(d) for d in tx.retired()]
-        base = replay_memory(storyline, stored.copy(), since)
-        kept = {d.id for d in base.developments}
-        window = [d for d in stored.developments if d.origin == "detected" and d.id not in kept]
-        earlier = window + [d for d in retired if d.id not in kept]
-        tx.clear_window(since)
-        tx.replace_memory(list(enumerate(d.to_dict() for d in base.developments)))
-        pending = tx.pending_articles(since, hold_backfills=hold_backfills)
-        report = _detect_and_save(tx, storyline, base, pending, run_id, earlier)
-    _log(report, "re-detected")
+        report = redetect_in(
+            tx, storyline, since=since, run_id=run_id, hold_backfills=hold_backfills
+        )
+    log_detection(report, "re-detected")
     return report
+
+
+def redetect_in(
+    tx: StorylineTransaction,
+    storyline: Storyline,
+    *,
+    since: datetime | None,
+    run_id: str | None,
+    hold_backfills: bool,
+) -> StorylineDetection:
+    """``redetect_storyline``'s work inside a storyline transaction the caller holds."""
+    stored = Memory.from_dict({"developments": tx.memory()})
+    retired = [Development.from_dict(d) for d in tx.retired()]
+    base = replay_memory(storyline, stored.copy(), since)
+    kept = {d.id for d in base.developments}
+    window = [d for d in stored.developments if d.origin == "detected" and d.id not in kept]
+    earlier = window + [d for d in retired if d.id not in kept]
+    tx.clear_window(since)
+    tx.replace_memory(list(enumerate(d.to_dict() for d in base.developments)))
+    pending = tx.pending_articles(since, hold_backfills=hold_backfills)
+    return _detect_and_save(tx, storyline, base, pending, run_id, earlier)
 
 
 def replay_memory(storyline: Storyline, stored: Memory, since: datetime | None) -> Memory:
@@ -284,7 +298,7 @@ def _iso_before(stamp: str, cutoff: str) -> bool:
     return datetime.fromisoformat(stamp) < datetime.fromisoformat(cutoff)
 
 
-def _log(report: StorylineDetection, verb: str) -> None:
+def log_detection(report: StorylineDetection, verb: str) -> None:
     log.info(
         "%s: %d articles assessed, %d relevant, %d new developments %s",
         report.storyline,

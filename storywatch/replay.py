@@ -10,8 +10,10 @@ Re-detection keeps a development's id when the replay finds it again (detection.
 story may still come out of a replay in another shape (split, or first seen earlier now);
 developments listing an article a recipient was told about, and a window's developments
 when the backfill runs without --email, are recorded as handled
-(``store_backfill.place_quietly``) so no later run mails them. With --email, each recipient
-gets one digest of the window's developments, marked as a backfill.
+(``store_backfill.place_quietly``) so no later run mails them. A replay reads what readers
+were told, re-detects and places in ONE transaction holding the storyline's lock and the
+digest lock, so no digest composed meanwhile can mail a shape the replay replaces. With
+--email, each recipient gets one digest of the window's developments, marked as a backfill.
 """
 
 from __future__ import annotations
@@ -25,12 +27,15 @@ from storywatch.backfill import BackfillReport, Window, backfill_collect
 from storywatch.config import Config
 from storywatch.detection import (
     StorylineDetection,
+    compile_storyline,
     detect_storyline,
-    redetect_storyline,
+    log_detection,
+    redetect_in,
     storyline_config,
 )
 from storywatch.digest import ComposedDigest, DigestWindow, compose_digests
 from storywatch.store import Store
+from storywatch.store_digests import lock_digests
 
 log = logging.getLogger(__name__)
 
@@ -42,19 +47,25 @@ def detect_window(
     first = store_backfill.earliest_unassessed(store, storyline_id, window.start)
     if first is None or not store_backfill.assessed_after(store, storyline_id, first):
         return detect_storyline(config, storyline_id, store, run_id=run_id, hold_backfills=False)
-    told = store_backfill.told_articles(store, storyline_id)
     log.info("%s: replaying from %s (later articles were judged already)", storyline_id, window)
-    report = redetect_storyline(
-        config, storyline_id, store, since=window.start, run_id=run_id, hold_backfills=False
-    )
-    for recipient, articles in told.items():
-        # The replay may give a story the reader was mailed a new id (first seen earlier now):
-        # what lists an article they were told about is theirs already, never mailed again.
-        again = store_backfill.developments_with_articles(
-            store, storyline_id, window.start, articles
-        )
-        reason = f"replay of {window}: reported to {recipient} before, not mailed again"
-        store_backfill.place_quietly(store, storyline_id, recipient, again, reason, run_id)
+    storyline = compile_storyline(config, storyline_id, store)
+    with store.storyline_transaction(storyline_id) as tx:
+        # No digest is composed until this commits: what each reader was told, read here,
+        # cannot change before the replay's placements below are in.
+        lock_digests(tx.conn)
+        told = store_backfill.told_articles(tx.conn, storyline_id)
+        report = redetect_in(tx, storyline, since=window.start, run_id=run_id, hold_backfills=False)
+        for recipient, articles in told.items():
+            # The replay may give a story the reader was mailed a new id (first seen earlier
+            # now): what lists an article they were told about is theirs already.
+            again = store_backfill.developments_with_articles(
+                tx.conn, storyline_id, window.start, articles
+            )
+            reason = f"replay of {window}: reported to {recipient} before, not mailed again"
+            store_backfill.place_quietly(
+                store, storyline_id, recipient, again, reason, run_id, tx.conn
+            )
+    log_detection(report, "re-detected")
     return report
 
 

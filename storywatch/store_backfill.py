@@ -11,7 +11,7 @@ import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Connection, func, or_, select
 
 from storywatch.normalise import Article
 from storywatch.schema import utcnow
@@ -70,38 +70,42 @@ def place_quietly(
     development_ids: Sequence[str],
     reason: str,
     run_id: str | None,
+    conn: Connection | None = None,
 ) -> int:
     """Record developments as handled for ``recipient`` without mailing them (a backfill run
     without --email): a digest row of kind "quiet" with no delivery. Returns how many were
-    placed (those already in one of the recipient's digests are left where they are)."""
+    placed (those already in one of the recipient's digests are left where they are). In
+    ``conn``'s transaction when given, else in one of its own."""
+    if conn is None:
+        with store.engine.begin() as own:
+            return place_quietly(store, storyline, recipient, development_ids, reason, run_id, own)
     placed = select(DIGEST_DEVELOPMENTS.c.development_id).where(
         DIGEST_DEVELOPMENTS.c.recipient == recipient,
         DIGEST_DEVELOPMENTS.c.development_id.in_(list(development_ids)),
     )
-    with store.engine.begin() as conn:
-        already = set(conn.scalars(placed))
-        todo = [d for d in development_ids if d not in already]
-        if not todo:
-            return 0
-        digest_id = quiet_digest_id(storyline, recipient, todo)
-        conn.execute(
-            store._insert_ignore(DIGESTS).values(
-                id=digest_id,
-                storyline=storyline,
-                recipient=recipient,
-                kind=QUIET_KIND,
-                subject=reason,
-                message="",
-                markdown="",
-                development_count=len(todo),
-                run_id=run_id,
-                created_at=utcnow(),
-            )
+    already = set(conn.scalars(placed))
+    todo = [d for d in development_ids if d not in already]
+    if not todo:
+        return 0
+    digest_id = quiet_digest_id(storyline, recipient, todo)
+    conn.execute(
+        store._insert_ignore(DIGESTS).values(
+            id=digest_id,
+            storyline=storyline,
+            recipient=recipient,
+            kind=QUIET_KIND,
+            subject=reason,
+            message="",
+            markdown="",
+            development_count=len(todo),
+            run_id=run_id,
+            created_at=utcnow(),
         )
-        conn.execute(
-            store._insert_ignore(DIGEST_DEVELOPMENTS),
-            [{"digest_id": digest_id, "recipient": recipient, "development_id": d} for d in todo],
-        )
+    )
+    conn.execute(
+        store._insert_ignore(DIGEST_DEVELOPMENTS),
+        [{"digest_id": digest_id, "recipient": recipient, "development_id": d} for d in todo],
+    )
     return len(todo)
 
 
@@ -110,7 +114,7 @@ def quiet_digest_id(storyline: str, recipient: str, development_ids: Sequence[st
     return f"{storyline}-quiet-{hashlib.sha256(chr(10).join(parts).encode()).hexdigest()[:16]}"
 
 
-def told_articles(store: Store, storyline: str) -> dict[str, set[int]]:
+def told_articles(conn: Connection, storyline: str) -> dict[str, set[int]]:
     """recipient -> the articles of every development already in one of their digests: what
     each reader was told, whichever development ids a replay gives those articles later."""
     query = (
@@ -123,14 +127,13 @@ def told_articles(store: Store, storyline: str) -> dict[str, set[int]]:
         .where(DEVELOPMENTS.c.storyline == storyline)
     )
     told: dict[str, set[int]] = {}
-    with store.engine.connect() as conn:
-        for recipient, article_id in conn.execute(query):
-            told.setdefault(recipient, set()).add(article_id)
+    for recipient, article_id in conn.execute(query):
+        told.setdefault(recipient, set()).add(article_id)
     return told
 
 
 def developments_with_articles(
-    store: Store, storyline: str, since: datetime, article_ids: set[int]
+    conn: Connection, storyline: str, since: datetime, article_ids: set[int]
 ) -> list[str]:
     """Developments first seen from ``since`` on that list any of ``article_ids``."""
     if not article_ids:
@@ -140,8 +143,7 @@ def developments_with_articles(
         .join(DEVELOPMENT_ARTICLES, DEVELOPMENT_ARTICLES.c.development_id == DEVELOPMENTS.c.id)
         .where(DEVELOPMENTS.c.storyline == storyline, DEVELOPMENTS.c.first_seen >= since)
     )
-    with store.engine.connect() as conn:
-        found = {dev for dev, article in conn.execute(query) if article in article_ids}
+    found = {dev for dev, article in conn.execute(query) if article in article_ids}
     return sorted(found)
 
 

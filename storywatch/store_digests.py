@@ -216,11 +216,17 @@ class DigestTransaction:
 def digest_transaction(store: Store) -> Iterator[DigestTransaction]:
     """One transaction holding the digest lock: compositions run one after the other."""
     with store.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_DIGEST_LOCK})
-        else:  # a write first: SQLite takes its write lock before any read (busy_timeout)
-            conn.execute(update(DIGESTS).where(DIGESTS.c.id.is_(None)).values(id=None))
+        lock_digests(conn)
         yield DigestTransaction(conn, store._insert_ignore)
+
+
+def lock_digests(conn: Connection) -> None:
+    """Take the digest lock for the rest of ``conn``'s transaction: no digest is composed
+    until it ends (a replay takes it too, so what readers were told holds still meanwhile)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_DIGEST_LOCK})
+    else:  # a write first: SQLite takes its write lock before any read (busy_timeout)
+        conn.execute(update(DIGESTS).where(DIGESTS.c.id.is_(None)).values(id=None))
 
 
 def pending_deliveries(store: Store, stale_after: timedelta) -> list[PendingDelivery]:

@@ -519,3 +519,50 @@ def test_a_retried_collect_still_counts_what_its_first_attempt_stored(
     retry = backfill_collect(config, store, window, run_id)  # the task's retry: same run
     assert retry.new_articles == 2 and retry.sources[0].new == 2
     assert backfill_collect(config, store, window, new_run_id()).new_articles == 0  # a rerun
+
+
+def test_no_digest_is_composed_while_a_replay_runs(
+    feed_server: FeedServer, tmp_path: Path, db_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What readers were told is read inside the replay's transaction, and a digest composed
+    meanwhile waits for it to commit: it then mails the replayed window, never the shape the
+    replay is about to replace."""
+    import threading
+
+    import storywatch.replay as replay
+    from storywatch.digest import ComposedDigest, compose_digests
+    from storywatch.ingest import ingest_once
+
+    s = storyfeeds
+    feed_server.set_feed("/live.xml", rss("Beta", [s.ITEM_SWAP_REPEAT]))
+    path = write_config(tmp_path, [{"name": "Beta", "url": feed_server.url("/live.xml")}])
+    config = load_config(path)
+    store = Store.open(db_env)
+    ingest_once(config, store)
+    detect_storyline(config, s.STORYLINE, store)  # the live swap, not mailed yet
+    feed_server.set_feed("/live.xml", rss("Beta", [s.ITEM_SWAP_REPEAT, s.ITEM_SWAP, s.ITEM_TALKS]))
+    window = Window.parse("2025-04-11", "2025-04-13")
+    backfill_collect(config, store, window, new_run_id())
+
+    composed: list[ComposedDigest] = []
+    meanwhile = threading.Thread(
+        target=lambda: composed.extend(compose_digests(config, Store.open(db_env)))
+    )
+    waited_for_replay: list[bool] = []
+    real_redetect = replay.redetect_in
+
+    def redetect_with_a_digest_coming(*args: Any, **kwargs: Any) -> Any:
+        meanwhile.start()
+        meanwhile.join(1.0)
+        waited_for_replay.append(meanwhile.is_alive())
+        return real_redetect(*args, **kwargs)
+
+    monkeypatch.setattr(replay, "redetect_in", redetect_with_a_digest_coming)
+    detect_window(config, s.STORYLINE, store, window, None)
+    meanwhile.join(60)
+    assert waited_for_replay == [True]
+    (digest,) = composed  # after the replay: the talks and the swap as first reported
+    assert digest.developments == 2
+    swap = next(d for d in _developments(store) if "prisoner_exchange" in d.types)
+    assert swap.first_seen.date() == date(2025, 4, 13)
+    assert compose_window_digests(config, store, window, [s.STORYLINE], None) == []
