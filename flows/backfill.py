@@ -33,6 +33,7 @@ from storywatch.ingest import new_run_id
 from storywatch.replay import (
     collect_configured,
     detect_window_configured,
+    release_configured,
     settle_window_configured,
 )
 
@@ -41,10 +42,15 @@ BACKFILL_DEPLOYMENT = "backfill/storywatch-backfill"
 
 @task(name="collect-window", cache_policy=NONE, retries=1, retry_delay_seconds=2)
 def collect_window(
-    config_path: str, since: str, until: str, run_id: str, sources: list[str] | None
+    config_path: str,
+    since: str,
+    until: str,
+    run_id: str,
+    sources: list[str] | None,
+    email: bool = False,
 ) -> BackfillReport:
     # A retry refetches, and the store keeps only what it lacks: nothing is counted twice.
-    return collect_configured(config_path, since, until, run_id, sources)
+    return collect_configured(config_path, since, until, run_id, sources, email)
 
 
 @task(
@@ -84,13 +90,18 @@ async def backfill(
     window = Window.parse(since, until)
     storylines = select_storylines(config, storyline)
     run_id = flow_run.get_id() or new_run_id()
-    report = collect_window(config_path, since, until, run_id, sources)
-    cluster_articles(config.database_url)
-    detections = [detect_window(config_path, s, since, until, run_id) for s in storylines]
-    if settle:
-        settle_window(config_path, since, until, storylines, email, run_id)
-        if email:
-            send_digests(config_path, await smtp_settings_from_blocks(config))
+    try:
+        report = collect_window(config_path, since, until, run_id, sources, email)
+        cluster_articles(config.database_url)
+        detections = [detect_window(config_path, s, since, until, run_id) for s in storylines]
+        if settle:
+            settle_window(config_path, since, until, storylines, email, run_id)
+    finally:
+        # Ended, done or not: live runs stop leaving the window to this run; what it left
+        # unjudged (it failed, or ran for one storyline) they replay as of the time.
+        release_configured(config_path, run_id)
+    if settle and email:
+        send_digests(config_path, await smtp_settings_from_blocks(config))
     found = sum(len(d.developments) for d in detections)
     await acreate_table_artifact(
         table=report.table() or [{"source": "", "reach": "no source"}],
@@ -137,7 +148,7 @@ async def backfill_by_day(
     storylines = select_storylines(load_config(config_path), storyline)
     run_ids = []
     for day in window.days():
-        run = await _run_day(deployment, config_path, day.isoformat(), storyline, sources)
+        run = await _run_day(deployment, config_path, day.isoformat(), email, storyline, sources)
         run_ids.append(str(run.id))
         logger.info("backfill of %s: run %s %s", day, run.id, run.state_name)
         if not (run.state and run.state.is_completed()):
@@ -157,7 +168,12 @@ DAY_ATTEMPTS = 3  # a day whose keyed run failed is submitted again under a new 
 
 
 async def _run_day(
-    deployment: str, config_path: str, day: str, storyline: str | None, sources: list[str] | None
+    deployment: str,
+    config_path: str,
+    day: str,
+    email: bool,
+    storyline: str | None,
+    sources: list[str] | None,
 ) -> Any:
     """One day's run of the backfill deployment, waited for. Its idempotency key makes a
     resubmitted window reuse finished days; a day whose earlier run failed or crashed gets a
@@ -171,7 +187,7 @@ async def _run_day(
                 "config_path": config_path,
                 "since": day,
                 "until": day,
-                "email": False,
+                "email": email,  # only recorded (settle=False), should a live run finish the day
                 "storyline": storyline,
                 "sources": sources,
                 "settle": False,  # one digest (or record) for the whole window, below

@@ -436,11 +436,13 @@ def backfill_collect(
     window: Window,
     run_id: str,
     sources: Sequence[str] | None = None,
+    email: bool = False,
 ) -> BackfillReport:
-    """Fetch and store the window's entries from every chosen source (blocking)."""
+    """Fetch and store the window's entries from every chosen source (blocking). ``email``
+    is recorded with the run: a live run finishing a stopped backfill settles it the same."""
     chosen = select_sources(config, sources)
     report = BackfillReport(run_id=run_id, window=window)
-    store.start_run(run_id, "backfill", utcnow())
+    store.start_run(run_id, "backfill", utcnow(), email=email)
     try:
         report.sources = run_blocking(
             collect_window(chosen, window, config.ingest.fetch_limits(), store, run_id)

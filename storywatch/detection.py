@@ -312,12 +312,22 @@ def log_detection(report: StorylineDetection, verb: str) -> None:
 def detect_configured(
     config_path: str, storyline_id: str, run_id: str | None = None
 ) -> StorylineDetection:
-    """``detect_storyline`` from a config path (one call: what the flow's task runs)."""
+    """Live detection from a config path (one call: what the flow's task runs): first what
+    stopped backfills left, as of its time (``replay.judge_stopped_backfills``), then
+    ``detect_storyline``. One report: the developments of both."""
     from storywatch.config import load_config
+    from storywatch.replay import judge_stopped_backfills  # replay builds on this module
 
     config = load_config(config_path)
     store = Store.open(config.database_url)
     try:
-        return detect_storyline(config, storyline_id, store, run_id=run_id)
+        finished = judge_stopped_backfills(config, storyline_id, store, run_id)
+        report = detect_storyline(config, storyline_id, store, run_id=run_id)
     finally:
         store.close()
+    for earlier in reversed(finished):
+        report.assessed += earlier.assessed
+        report.relevant += earlier.relevant
+        report.developments[:0] = earlier.developments
+        report.extended[:0] = earlier.extended
+    return report

@@ -69,6 +69,34 @@ def detect_window(
     return report
 
 
+def judge_stopped_backfills(
+    config: Config, storyline_id: str, store: Store, run_id: str | None
+) -> list[StorylineDetection]:
+    """Finish what stopped backfills left: a backfill that died (or was stopped, or ran for
+    another storyline) leaves articles the storyline has not judged. Live detection would
+    take today's memory for them; this replays their days as of the time, as the backfill
+    would have, and settles them as it would have (its --email: one digest marked as a
+    backfill; without: recorded, not mailed)."""
+    reports = []
+    for stopped in store_backfill.stopped_backfills(store, storyline_id):
+        window = Window(stopped.first.date(), stopped.last.date())
+        log.warning(
+            "%s: backfill %s (started %s) stopped with %d articles not judged: "
+            "replaying %s as of the time",
+            storyline_id,
+            stopped.run_id,
+            f"{stopped.started_at:%Y-%m-%d %H:%M} UTC",
+            stopped.articles,
+            window,
+        )
+        reports.append(detect_window(config, storyline_id, store, window, run_id))
+        if stopped.email:
+            compose_window_digests(config, store, window, [storyline_id], run_id)
+        else:
+            record_window_quietly(config, store, window, [storyline_id], run_id)
+    return reports
+
+
 def compose_window_digests(
     config: Config,
     store: Store,
@@ -130,7 +158,12 @@ def window_label(window: Window) -> str:
 
 
 def collect_configured(
-    config_path: str, since: str, until: str, run_id: str, sources: Sequence[str] | None
+    config_path: str,
+    since: str,
+    until: str,
+    run_id: str,
+    sources: Sequence[str] | None,
+    email: bool = False,
 ) -> BackfillReport:
     """``backfill_collect`` from a config path: fetch and store the window's entries."""
     from storywatch.config import load_config
@@ -138,7 +171,20 @@ def collect_configured(
     config = load_config(config_path)
     store = Store.open(config.database_url)
     try:
-        return backfill_collect(config, store, Window.parse(since, until), run_id, sources)
+        window = Window.parse(since, until)
+        return backfill_collect(config, store, window, run_id, sources, email)
+    finally:
+        store.close()
+
+
+def release_configured(config_path: str, run_id: str) -> None:
+    """The backfill ``run_id`` has ended: live runs may judge what it left (see
+    ``judge_stopped_backfills``)."""
+    from storywatch.config import load_config
+
+    store = Store.open(load_config(config_path).database_url)
+    try:
+        store_backfill.release(store, run_id)
     finally:
         store.close()
 
@@ -151,6 +197,8 @@ def detect_window_configured(
     config = load_config(config_path)
     store = Store.open(config.database_url)
     try:
+        if run_id is not None:
+            store_backfill.beat(store, run_id)  # a long collect must not look like a death
         return detect_window(config, storyline_id, store, Window.parse(since, until), run_id)
     finally:
         store.close()

@@ -89,6 +89,11 @@ class RunRow(Base):
     sources_fetched: Mapped[int] = mapped_column(Integer, default=0)
     sources_failed: Mapped[int] = mapped_column(Integer, default=0)
     articles_new: Mapped[int] = mapped_column(Integer, default=0)
+    # Backfills only: alive while beating and not released (store.BACKFILL_QUIET); their
+    # --email, for a live run that finishes a stopped one (migration 0006).
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    email: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class FetchRow(Base):

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, cast
 from sqlalchemy import (
     Connection,
     Engine,
+    Select,
     Table,
     and_,
     bindparam,
@@ -69,8 +70,9 @@ _MIGRATION_THREAD_LOCK = threading.Lock()
 # Core tables for the hot write path (the ORM's bulk machinery costs more than the SQL).
 ARTICLES = cast(Table, ArticleRow.__table__)
 RUNS = cast(Table, RunRow.__table__)
-# How long live detection leaves a backfill's articles to that backfill's own replay.
-BACKFILL_HOLD = timedelta(hours=6)
+# A backfill not heard from for this long (and not released) has stopped: live detection
+# stops leaving its articles to it and replays them itself (replay.judge_stopped_backfills).
+BACKFILL_QUIET = timedelta(minutes=10)
 FETCHES = cast(Table, FetchRow.__table__)
 SOURCES = cast(Table, SourceRow.__table__)
 
@@ -379,13 +381,18 @@ class Store:
 
     # -- runs -----------------------------------------------------------------------------
 
-    def start_run(self, run_id: str, kind: str, started_at: datetime) -> None:
+    def start_run(
+        self, run_id: str, kind: str, started_at: datetime, *, email: bool | None = None
+    ) -> None:
+        """Record a run (a retry's repeat is ignored); ``email``: a backfill's --email."""
         with self.session() as session, session.begin():
             session.execute(
                 self._insert_ignore(RunRow).values(
                     id=run_id,
                     kind=kind,
                     started_at=started_at,
+                    heartbeat_at=started_at,
+                    email=email,
                     sources_fetched=0,
                     sources_failed=0,
                     articles_new=0,
@@ -656,6 +663,15 @@ class StoredDevelopment:
     articles: list[LinkedArticle]
 
 
+def live_backfills() -> Select[tuple[str]]:
+    """The ids of backfills still at work: not released, heard from within BACKFILL_QUIET."""
+    return select(RUNS.c.id).where(
+        RUNS.c.kind == "backfill",
+        RUNS.c.released_at.is_(None),
+        RUNS.c.heartbeat_at > utcnow() - BACKFILL_QUIET,
+    )
+
+
 class StorylineTransaction:
     """Reads and writes of one storyline's detection, all in one transaction under its lock.
     Every insert ignores conflicts: the unique constraints keep a repeat from duplicating."""
@@ -713,9 +729,9 @@ class StorylineTransaction:
     ) -> list[ArticleText]:
         """Articles this storyline has not assessed yet (published >= since), oldest first.
 
-        ``hold_backfills``: leave out what a backfill stored in the last ``BACKFILL_HOLD``:
-        that backfill judges it as of its time (a replay); a live run judging it first would
-        take today's memory for the window's. A backfill that died is not waited for longer."""
+        ``hold_backfills``: leave out what a running backfill stored (``live_backfills``):
+        it judges that as of its time (a replay); a live run judging it first would take
+        today's memory for the window's."""
         assessed = select(ASSESSMENTS.c.article_id).where(ASSESSMENTS.c.storyline == self.storyline)
         query = (
             select(ARTICLES, SOURCES.c.name.label("source_name"))
@@ -726,11 +742,8 @@ class StorylineTransaction:
         if since is not None:
             query = query.where(ARTICLES.c.published_at >= since)
         if hold_backfills:
-            recent_backfills = select(RUNS.c.id).where(
-                RUNS.c.kind == "backfill", RUNS.c.started_at > utcnow() - BACKFILL_HOLD
-            )
             query = query.where(
-                or_(ARTICLES.c.run_id.is_(None), ARTICLES.c.run_id.not_in(recent_backfills))
+                or_(ARTICLES.c.run_id.is_(None), ARTICLES.c.run_id.not_in(live_backfills()))
             )
         return [
             ArticleText(

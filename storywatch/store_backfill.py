@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, func, or_, select
+from sqlalchemy import Connection, func, or_, select, update
 
 from storywatch.normalise import Article
 from storywatch.schema import utcnow
@@ -23,6 +24,7 @@ from storywatch.store import (
     RUNS,
     SOURCES,
     Store,
+    live_backfills,
 )
 from storywatch.store_digests import DIGEST_DEVELOPMENTS, DIGESTS, QUIET_KIND
 
@@ -35,9 +37,68 @@ def save_window_articles(
     fetched_at: datetime,
 ) -> list[int]:
     """Store a page's in-window articles; return the ids of those that were new. Archive pages
-    say nothing about the live feed, so its validators and health stay as they were."""
+    say nothing about the live feed, so its validators and health stay as they were. Each
+    page is a sign of life: live runs keep leaving the window to this backfill."""
     with store.engine.begin() as conn:
+        _beat(conn, run_id)
         return store._insert_articles(conn, articles, source_ids, run_id, fetched_at)
+
+
+def beat(store: Store, run_id: str) -> None:
+    """The backfill is at work (a new stage): live runs keep leaving its articles to it."""
+    with store.engine.begin() as conn:
+        _beat(conn, run_id)
+
+
+def release(store: Store, run_id: str) -> None:
+    """The backfill has ended, done or not: what it left unjudged is the live runs' to replay."""
+    with store.engine.begin() as conn:
+        conn.execute(update(RUNS).where(RUNS.c.id == run_id).values(released_at=utcnow()))
+
+
+def _beat(conn: Connection, run_id: str) -> None:
+    conn.execute(update(RUNS).where(RUNS.c.id == run_id).values(heartbeat_at=utcnow()))
+
+
+@dataclass(frozen=True)
+class StoppedBackfill:
+    """A backfill that ended or went quiet leaving articles a storyline has not judged."""
+
+    run_id: str
+    email: bool
+    started_at: datetime
+    first: datetime  # publication time of its first and last unjudged article
+    last: datetime
+    articles: int
+
+
+def stopped_backfills(store: Store, storyline: str) -> list[StoppedBackfill]:
+    """Backfills no longer at work (``store.live_backfills``) whose articles ``storyline`` has
+    not assessed yet: it died, was stopped, or was run for another storyline. Oldest first."""
+    assessed = select(ASSESSMENTS.c.article_id).where(ASSESSMENTS.c.storyline == storyline)
+    query = (
+        select(
+            RUNS.c.id,
+            RUNS.c.email,
+            RUNS.c.started_at,
+            func.min(ARTICLES.c.published_at),
+            func.max(ARTICLES.c.published_at),
+            func.count(),
+        )
+        .join(ARTICLES, ARTICLES.c.run_id == RUNS.c.id)
+        .where(
+            RUNS.c.kind == "backfill",
+            RUNS.c.id.not_in(live_backfills()),
+            ARTICLES.c.id.not_in(assessed),
+        )
+        .group_by(RUNS.c.id, RUNS.c.email, RUNS.c.started_at)
+        .order_by(func.min(ARTICLES.c.published_at))
+    )
+    with store.engine.connect() as conn:
+        return [
+            StoppedBackfill(run_id, bool(email), started, first, last, n)
+            for run_id, email, started, first, last, n in conn.execute(query)
+        ]
 
 
 def assessed_after(store: Store, storyline: str, moment: datetime) -> bool:

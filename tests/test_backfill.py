@@ -566,3 +566,100 @@ def test_no_digest_is_composed_while_a_replay_runs(
     swap = next(d for d in _developments(store) if "prisoner_exchange" in d.types)
     assert swap.first_seen.date() == date(2025, 4, 13)
     assert compose_window_digests(config, store, window, [s.STORYLINE], None) == []
+
+
+def _quiet_for(store: Store, run_id: str, minutes: int) -> None:
+    """As if the backfill ``run_id`` was last heard from ``minutes`` ago (it died then)."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from storywatch.schema import utcnow
+    from storywatch.store import RUNS
+
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(RUNS)
+            .where(RUNS.c.id == run_id)
+            .values(heartbeat_at=utcnow() - timedelta(minutes=minutes))
+        )
+
+
+@pytest.mark.parametrize("email", [False, True], ids=["without-email", "with-email"])
+def test_a_live_run_finishes_a_stopped_backfill_as_of_its_time(
+    feed_server: FeedServer, tmp_path: Path, db_env: str, email: bool
+) -> None:
+    """A backfill that died between its stages (quiet past BACKFILL_QUIET) no longer holds
+    its window: the next live detection replays it as of the time, not against today's
+    memory, and settles it as the backfill would have (--email: one backfill digest)."""
+    from storywatch import store_backfill
+    from storywatch.detection import detect_configured
+    from storywatch.digest import compose_digests
+    from storywatch.ingest import ingest_once
+    from storywatch.store import BACKFILL_QUIET
+
+    s = storyfeeds
+    feed_server.set_feed("/live.xml", rss("Beta", [s.ITEM_SWAP_REPEAT]))
+    path = write_config(tmp_path, [{"name": "Beta", "url": feed_server.url("/live.xml")}])
+    config = load_config(path)
+    store = Store.open(db_env)
+    ingest_once(config, store)
+    detect_storyline(config, s.STORYLINE, store)
+    (live_swap,) = _developments(store)
+    assert len(compose_digests(config, store)) == 1  # the live swap, mailed
+    feed_server.set_feed("/live.xml", rss("Beta", [s.ITEM_SWAP_REPEAT, s.ITEM_SWAP, s.ITEM_TALKS]))
+    window, run_id = Window.parse("2025-04-11", "2025-04-13"), new_run_id()
+    backfill_collect(config, store, window, run_id, email=email)
+    # ... and the backfill dies here. While it might still be at work, live runs wait:
+    _quiet_for(store, run_id, minutes=int(BACKFILL_QUIET.total_seconds() // 60) - 1)
+    assert store_backfill.stopped_backfills(store, s.STORYLINE) == []
+    assert detect_configured(str(path), s.STORYLINE).assessed == 0
+    # Quiet for longer: the next live run replays the window itself.
+    _quiet_for(store, run_id, minutes=int(BACKFILL_QUIET.total_seconds() // 60) + 1)
+    (stopped,) = store_backfill.stopped_backfills(store, s.STORYLINE)
+    assert (stopped.run_id, stopped.email, stopped.articles) == (run_id, email, 2)
+    assert (stopped.first.date(), stopped.last.date()) == (date(2025, 4, 11), date(2025, 4, 13))
+    report = detect_configured(str(path), s.STORYLINE)
+    assert sorted(t for d in report.developments for t in d["types"]) == [
+        "meeting",
+        "prisoner_exchange",
+    ]
+    swap = next(d for d in _developments(store) if "prisoner_exchange" in d.types)
+    assert swap.id == live_swap.id  # found again: the id the reader was mailed
+    assert swap.first_seen.date() == date(2025, 4, 13) and len(swap.articles) == 2
+    assert store_backfill.stopped_backfills(store, s.STORYLINE) == []
+    assert detect_configured(str(path), s.STORYLINE).assessed == 0  # finished once
+    with digest_transaction(store) as tx:  # the talks: in a backfill digest or recorded
+        assert tx.unsent_developments(s.STORYLINE, "desk@example.org") == []
+    assert compose_digests(config, store) == []
+    backfill_digests = _digest_kinds(store).count("backfill")
+    assert backfill_digests == (1 if email else 0)
+
+
+def test_a_released_backfill_holds_nothing(
+    feed_server: FeedServer, tmp_path: Path, db_env: str
+) -> None:
+    """A backfill that ended (here without judging: it failed, or ran for another storyline)
+    lets go at once, however recently it was heard from."""
+    from storywatch import store_backfill
+
+    s = storyfeeds
+    feed_server.set_feed("/live.xml", rss("Alpha", [s.ITEM_TALKS]))
+    path = write_config(tmp_path, [{"name": "Alpha", "url": feed_server.url("/live.xml")}])
+    config = load_config(path)
+    store = Store.open(db_env)
+    run_id = new_run_id()
+    backfill_collect(config, store, Window.parse("2025-04-10", "2025-04-13"), run_id)
+    assert store_backfill.stopped_backfills(store, s.STORYLINE) == []
+    store_backfill.release(store, run_id)
+    (stopped,) = store_backfill.stopped_backfills(store, s.STORYLINE)
+    assert stopped.run_id == run_id and stopped.articles == 1
+
+
+def _digest_kinds(store: Store) -> list[str]:
+    from sqlalchemy import select
+
+    from storywatch.store_digests import DIGESTS
+
+    with store.engine.connect() as conn:
+        return list(conn.scalars(select(DIGESTS.c.kind)))
