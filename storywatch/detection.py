@@ -1,11 +1,15 @@
-"""Detection: the storyline stage run against the store, one transaction per storyline.
+"""Detection: the storyline stage run against the store, one write transaction per storyline.
 
-The engine (``storywatch.storyline``) decides; this module only sequences it: load the
-storyline's memory (the seed's on first use), run ``detect`` over the articles the storyline
-has not assessed yet in publication order, then write assessments, developments, their
-articles and the grown memory in the SAME transaction, under the storyline's lock (SQL lives
-in ``store.StorylineTransaction``). A rerun finds nothing pending; two overlapping runs detect
-one after the other, so neither duplicates a development or a link.
+The engine (``storywatch.storyline``) decides; this module only sequences it (``run_detection``):
+take the storyline's lease (one detection at work per storyline; others wait, or a live run
+leaves its articles to the next run), read a snapshot with no lock held (the memory, the seed's
+on first use, and the articles not assessed yet), run ``detect`` over them in publication order
+(a long replay takes minutes, and must not hold SQLite's one write lock that every ingest
+needs), then write assessments, developments, their articles and the grown memory in ONE
+transaction under the storyline's lock, which checks that nothing was written since the
+snapshot (else it computes again). SQL lives in ``store.StorylineTransaction``. A rerun finds
+nothing pending; two overlapping runs detect one after the other, so neither duplicates a
+development or a link.
 
 A development's id names it for good (the digest ledger and `developments dismiss ID` hold
 it): a re-detection gives each development it finds again the id it had (by its articles,
@@ -20,7 +24,11 @@ storyline ever gave (retired, stored or mailed) is given to another development.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -28,11 +36,27 @@ from typing import Any
 from storywatch.config import Config, StorylineConfig
 from storywatch.normalise import Article
 from storywatch.seeds import load_seed
-from storywatch.store import ArticleText, Store, StorylineTransaction
+from storywatch.store import (
+    LEASE_QUIET,
+    ArticleText,
+    Store,
+    StorylineMoved,
+    StorylineTransaction,
+)
 from storywatch.storyline import DetectionResult, Development, Memory, Storyline, detect
 from storywatch.storyline.memory import carry_ids
 
 log = logging.getLogger(__name__)
+
+# A live run waits this long for another detection of the storyline (another worker's, or a
+# backfill's replay) before leaving its articles to the next run; a replay waits it out.
+LIVE_WAIT_SECONDS = 60.0
+LEASE_POLL_SECONDS = 0.5
+DETECTION_ATTEMPTS = 3  # from a snapshot, then one holding the lock throughout
+
+
+Writer = Callable[[StorylineTransaction], "StorylineDetection"]  # saves a computed detection
+Planner = Callable[[StorylineTransaction], Writer]  # reads a snapshot, computes, gives the writer
 
 
 class UnknownDevelopment(KeyError):
@@ -48,6 +72,7 @@ class StorylineDetection:
     relevant: int = 0
     developments: list[dict[str, Any]] = field(default_factory=list)  # export-shaped, new only
     extended: list[str] = field(default_factory=list)  # earlier developments that gained articles
+    deferred: bool = False  # another detection was at work: the articles wait for the next run
 
     def table(self) -> list[dict[str, Any]]:
         """One row per new development (the Prefect table artifact)."""
@@ -92,16 +117,21 @@ def detect_storyline(
     *,
     run_id: str | None = None,
     hold_backfills: bool = True,
+    wait: float | None = LIVE_WAIT_SECONDS,
 ) -> StorylineDetection:
     """Detect developments in every article the storyline has not assessed yet (a running
     backfill's articles are left to it unless ``hold_backfills`` is False: the backfill's own
-    call)."""
+    call). Another detection at work on the storyline is waited for up to ``wait`` seconds
+    (None: as long as it takes), then the articles are left to the next run (``deferred``)."""
     storyline = compile_storyline(config, storyline_id, store)
-    with store.storyline_transaction(storyline.id) as tx:
-        stored = tx.memory()
+
+    def plan(view: StorylineTransaction) -> Writer:
+        stored = view.memory()
         memory = Memory.from_dict({"developments": stored}) if stored else None
-        pending = tx.pending_articles(hold_backfills=hold_backfills)
-        report = _detect_and_save(tx, storyline, memory, pending, run_id)
+        pending = view.pending_articles(hold_backfills=hold_backfills)
+        return plan_detection(view, storyline, memory, pending, run_id)
+
+    report = run_detection(store, storyline.id, plan, wait=wait)
     log_detection(report, "detected")
     return report
 
@@ -124,33 +154,103 @@ def redetect_storyline(
     development that is one of the window's earlier developments (or a retired one) found
     again keeps its id; a window development not found again is retired."""
     storyline = compile_storyline(config, storyline_id, store)
-    with store.storyline_transaction(storyline.id) as tx:
-        report = redetect_in(
-            tx, storyline, since=since, run_id=run_id, hold_backfills=hold_backfills
-        )
+
+    def plan(view: StorylineTransaction) -> Writer:
+        return plan_redetection(view, storyline, since, run_id, hold_backfills)
+
+    report = run_detection(store, storyline.id, plan, wait=None)
     log_detection(report, "re-detected")
     return report
 
 
-def redetect_in(
-    tx: StorylineTransaction,
+def run_detection(
+    store: Store, storyline_id: str, plan: Planner, *, wait: float | None
+) -> StorylineDetection:
+    """Run one detection of the storyline: take its lease (waiting up to ``wait`` seconds,
+    None: for ever), compute from a snapshot with no database lock held (a long replay must
+    not hold SQLite's one write lock, which every ingest needs), then write in a transaction
+    that checks nothing was written since the snapshot; if something was (a dismissal, a
+    detection that outlived its lease), compute again; the last attempt holds the lock
+    throughout, so a detection always ends."""
+    owner = uuid.uuid4().hex
+    if not _await_lease(store, storyline_id, owner, wait):
+        log.warning(
+            "%s: another detection is at work on it (a backfill's replay, or another "
+            "worker's run): its new articles wait for the next run",
+            storyline_id,
+        )
+        return StorylineDetection(storyline=storyline_id, deferred=True)
+    try:
+        with _beating(store, storyline_id, owner):
+            for _ in range(DETECTION_ATTEMPTS - 1):
+                with store.storyline_snapshot(storyline_id) as (revision, view):
+                    write = plan(view)
+                try:
+                    with store.storyline_transaction(storyline_id, revision=revision) as tx:
+                        return write(tx)
+                except StorylineMoved:
+                    log.info("%s: written to meanwhile; detecting again", storyline_id)
+            with store.storyline_transaction(storyline_id) as tx:
+                return plan(tx)(tx)
+    finally:
+        store.drop_lease(storyline_id, owner)
+
+
+def _await_lease(store: Store, storyline_id: str, owner: str, wait: float | None) -> bool:
+    deadline = None if wait is None else time.monotonic() + wait
+    while not store.take_lease(storyline_id, owner):
+        if deadline is not None and time.monotonic() >= deadline:
+            return False
+        time.sleep(LEASE_POLL_SECONDS)
+    return True
+
+
+@contextmanager
+def _beating(store: Store, storyline_id: str, owner: str) -> Iterator[None]:
+    """Beat the lease from a thread while the detection computes (it may take minutes)."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(LEASE_QUIET.total_seconds() / 4):
+            try:
+                store.beat_lease(storyline_id, owner)
+            except Exception as exc:  # a busy database: the next beat will do
+                log.warning("%s: lease not refreshed: %s", storyline_id, exc)
+
+    thread = threading.Thread(target=beat, name=f"lease-{storyline_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+def plan_redetection(
+    view: StorylineTransaction,
     storyline: Storyline,
-    *,
     since: datetime | None,
     run_id: str | None,
     hold_backfills: bool,
-) -> StorylineDetection:
-    """``redetect_storyline``'s work inside a storyline transaction the caller holds."""
-    stored = Memory.from_dict({"developments": tx.memory()})
-    retired = [Development.from_dict(d) for d in tx.retired()]
+) -> Writer:
+    """``redetect_storyline``'s computation from a snapshot; the writer clears the window
+    and writes the replay."""
+    stored = Memory.from_dict({"developments": view.memory()})
+    retired = [Development.from_dict(d) for d in view.retired()]
     base = replay_memory(storyline, stored.copy(), since)
     kept = {d.id for d in base.developments}
     window = [d for d in stored.developments if d.origin == "detected" and d.id not in kept]
     earlier = window + [d for d in retired if d.id not in kept]
-    tx.clear_window(since)
-    tx.replace_memory(list(enumerate(d.to_dict() for d in base.developments)))
-    pending = tx.pending_articles(since, hold_backfills=hold_backfills)
-    return _detect_and_save(tx, storyline, base, pending, run_id, earlier)
+    base_rows = list(enumerate(d.to_dict() for d in base.developments))  # before detect
+    pending = view.pending_articles(since, hold_backfills=hold_backfills, include_assessed=True)
+    write_detection = plan_detection(view, storyline, base, pending, run_id, earlier)
+
+    def write(tx: StorylineTransaction) -> StorylineDetection:
+        tx.clear_window(since)
+        tx.replace_memory(base_rows)
+        return write_detection(tx)
+
+    return write
 
 
 def replay_memory(storyline: Storyline, stored: Memory, since: datetime | None) -> Memory:
@@ -189,31 +289,37 @@ def dismiss_development(config: Config, store: Store, development_id: str) -> bo
     return True
 
 
-def _detect_and_save(
-    tx: StorylineTransaction,
+def plan_detection(
+    view: StorylineTransaction,
     storyline: Storyline,
     memory: Memory | None,
     pending: Sequence[ArticleText],
     run_id: str | None,
     earlier: Sequence[Development] = (),
-) -> StorylineDetection:
-    """Detect and save; ``earlier``: developments a re-detection may find again (their ids
-    are carried over to what it finds, the others are retired)."""
+) -> Writer:
+    """Detect in ``pending`` (reads and compute only); the writer saves the result.
+    ``earlier``: developments a re-detection may find again (their ids are carried over to
+    what it finds, the others are retired)."""
     fresh = memory is None
     before = storyline.initial_memory() if memory is None else memory
-    before.reserved |= tx.used_ids() | {d.id for d in earlier}
+    before.reserved |= view.used_ids() | {d.id for d in earlier}
     result = detect(storyline, before, [_article(a) for a in pending])
     carried = carry_ids(earlier, result.developments)
     _rename(result, carried)
-    _save(tx, storyline, before, result, pending, run_id, fresh)
-    tx.retire([d.to_dict() for d in earlier if d.id not in carried.values()])
-    return StorylineDetection(
+    report = StorylineDetection(
         storyline=storyline.id,
         assessed=len(result.articles),
         relevant=sum(v.relevant for v in result.articles),
         developments=[d.export(storyline.id) for d in result.developments],
         extended=result.extended,
     )
+
+    def write(tx: StorylineTransaction) -> StorylineDetection:
+        _save(tx, storyline, before, result, pending, run_id, fresh)
+        tx.retire([d.to_dict() for d in earlier if d.id not in carried.values()])
+        return report
+
+    return write
 
 
 def _rename(result: DetectionResult, renames: dict[str, str]) -> None:

@@ -10,9 +10,10 @@ Re-detection keeps a development's id when the replay finds it again (detection.
 story may still come out of a replay in another shape (split, or first seen earlier now);
 developments listing an article a recipient was told about, and a window's developments
 when the backfill runs without --email, are recorded as handled
-(``store_backfill.place_quietly``) so no later run mails them. A replay reads what readers
-were told, re-detects and places in ONE transaction holding the storyline's lock and the
-digest lock, so no digest composed meanwhile can mail a shape the replay replaces. With
+(``store_backfill.place_quietly``) so no later run mails them. A replay computes from a
+snapshot, then reads what readers were told, writes and places in ONE transaction holding the
+storyline's lock and the digest lock, so no digest composed meanwhile can mail a shape the
+replay replaces. With
 --email, each recipient gets one digest of the window's developments, marked as a backfill.
 """
 
@@ -26,46 +27,71 @@ from storywatch import store_backfill
 from storywatch.backfill import BackfillReport, Window, backfill_collect
 from storywatch.config import Config
 from storywatch.detection import (
+    LIVE_WAIT_SECONDS,
     StorylineDetection,
+    Writer,
     compile_storyline,
     detect_storyline,
     log_detection,
-    redetect_in,
+    plan_redetection,
+    run_detection,
     storyline_config,
 )
 from storywatch.digest import ComposedDigest, DigestWindow, compose_digests
-from storywatch.store import Store
+from storywatch.store import Store, StorylineTransaction
 from storywatch.store_digests import lock_digests
 
 log = logging.getLogger(__name__)
 
 
 def detect_window(
-    config: Config, storyline_id: str, store: Store, window: Window, run_id: str | None
+    config: Config,
+    storyline_id: str,
+    store: Store,
+    window: Window,
+    run_id: str | None,
+    wait: float | None = None,
 ) -> StorylineDetection:
-    """Detect the window's articles as of their time (see the module docstring)."""
+    """Detect the window's articles as of their time (see the module docstring). ``wait``:
+    how long to wait for another detection at work on the storyline (None: as it takes)."""
     first = store_backfill.earliest_unassessed(store, storyline_id, window.start)
     if first is None or not store_backfill.assessed_after(store, storyline_id, first):
-        return detect_storyline(config, storyline_id, store, run_id=run_id, hold_backfills=False)
+        return detect_storyline(
+            config, storyline_id, store, run_id=run_id, hold_backfills=False, wait=wait
+        )
     log.info("%s: replaying from %s (later articles were judged already)", storyline_id, window)
     storyline = compile_storyline(config, storyline_id, store)
-    with store.storyline_transaction(storyline_id) as tx:
-        # No digest is composed until this commits: what each reader was told, read here,
-        # cannot change before the replay's placements below are in.
-        lock_digests(tx.conn)
-        told = store_backfill.told_articles(tx.conn, storyline_id)
-        report = redetect_in(tx, storyline, since=window.start, run_id=run_id, hold_backfills=False)
-        for recipient, articles in told.items():
-            # The replay may give a story the reader was mailed a new id (first seen earlier
-            # now): what lists an article they were told about is theirs already.
-            again = store_backfill.developments_with_articles(
-                tx.conn, storyline_id, window.start, articles
-            )
-            reason = f"replay of {window}: reported to {recipient} before, not mailed again"
-            store_backfill.place_quietly(
-                store, storyline_id, recipient, again, reason, run_id, tx.conn
-            )
+
+    def plan(view: StorylineTransaction) -> Writer:
+        write = plan_redetection(view, storyline, window.start, run_id, hold_backfills=False)
+        return lambda tx: _write_keeping_told(store, tx, write, storyline_id, window, run_id)
+
+    report = run_detection(store, storyline_id, plan, wait=wait)
     log_detection(report, "re-detected")
+    return report
+
+
+def _write_keeping_told(
+    store: Store,
+    tx: StorylineTransaction,
+    write: Writer,
+    storyline_id: str,
+    window: Window,
+    run_id: str | None,
+) -> StorylineDetection:
+    """Write a replay; what lists an article a reader was told about is theirs already."""
+    # No digest is composed until this commits: what each reader was told, read here (before
+    # the replay's writes forget the window's links), holds until the placements are in.
+    lock_digests(tx.conn)
+    told = store_backfill.told_articles(tx.conn, storyline_id)
+    report = write(tx)
+    for recipient, articles in told.items():
+        # The replay may give a story the reader was mailed a new id (first seen earlier now).
+        again = store_backfill.developments_with_articles(
+            tx.conn, storyline_id, window.start, articles
+        )
+        reason = f"replay of {window}: reported to {recipient} before, not mailed again"
+        store_backfill.place_quietly(store, storyline_id, recipient, again, reason, run_id, tx.conn)
     return report
 
 
@@ -89,7 +115,10 @@ def judge_stopped_backfills(
             stopped.articles,
             window,
         )
-        reports.append(detect_window(config, storyline_id, store, window, run_id))
+        report = detect_window(config, storyline_id, store, window, run_id, LIVE_WAIT_SECONDS)
+        reports.append(report)
+        if report.deferred:  # a backfill's replay is at work: this waits for the next run
+            break
         if stopped.email:
             compose_window_digests(config, store, window, [storyline_id], run_id)
         else:

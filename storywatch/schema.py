@@ -164,6 +164,10 @@ class StorylineRow(Base):
     revision: Mapped[int] = mapped_column(Integer, default=0)  # +1 per detection/dismiss
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The detection at work on it (store.LEASE_QUIET): it computes outside any database lock,
+    # others wait or defer meanwhile (migration 0006).
+    lease_owner: Mapped[str | None] = mapped_column(String(36))
+    lease_beat: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class MemoryRow(Base):

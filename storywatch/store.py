@@ -70,11 +70,18 @@ _MIGRATION_THREAD_LOCK = threading.Lock()
 # Core tables for the hot write path (the ORM's bulk machinery costs more than the SQL).
 ARTICLES = cast(Table, ArticleRow.__table__)
 RUNS = cast(Table, RunRow.__table__)
+# A detection at work beats its storyline's lease at least this often; a lease silent for
+# longer was left by a process that died, and the next detection takes it.
+LEASE_QUIET = timedelta(minutes=2)
 # A backfill not heard from for this long (and not released) has stopped: live detection
 # stops leaving its articles to it and replays them itself (replay.judge_stopped_backfills).
 BACKFILL_QUIET = timedelta(minutes=10)
 FETCHES = cast(Table, FetchRow.__table__)
 SOURCES = cast(Table, SourceRow.__table__)
+
+
+class StorylineMoved(Exception):
+    """The storyline was written after the snapshot a detection computed from: compute again."""
 
 
 class StoreError(Exception):
@@ -477,8 +484,9 @@ class Store:
             return session.scalar(select(func.count()).select_from(ArticleRow)) or 0
 
     # -- storyline (issue 3): assessments, developments, memory ----------------------------
-    # Detection runs inside ``storyline_transaction``: it locks the storyline's row first, so
-    # two overlapping runs detect one after the other and the second sees the first's work.
+    # Detection (detection.py) holds the storyline's lease, computes from a snapshot, then
+    # writes in ``storyline_transaction``, which locks the storyline's row and checks nothing
+    # was written since the snapshot: two overlapping runs detect one after the other.
 
     def ensure_storyline(self, storyline_id: str, seed_date: str) -> str:
         """Register a storyline on first use; return the seed date fixed then (YYYY-MM-DD)."""
@@ -498,19 +506,79 @@ class Store:
         return str(stored)
 
     @contextmanager
-    def storyline_transaction(self, storyline_id: str) -> Iterator[StorylineTransaction]:
-        """One transaction holding the storyline's lock (``ensure_storyline`` first)."""
+    def storyline_transaction(
+        self, storyline_id: str, *, revision: int | None = None
+    ) -> Iterator[StorylineTransaction]:
+        """One transaction holding the storyline's lock (``ensure_storyline`` first). With
+        ``revision`` (a ``storyline_snapshot``'s), raise ``StorylineMoved`` unless the
+        storyline is still at it: nothing was written since the snapshot was read."""
         with self.engine.begin() as conn:
             # The first statement writes: PostgreSQL locks the row, SQLite takes its write
-            # lock before any read, so a concurrent detection waits here (busy_timeout).
-            locked = conn.execute(
+            # lock before any read, so a concurrent writer waits here (busy_timeout).
+            locking = (
                 update(STORYLINES)
                 .where(STORYLINES.c.id == storyline_id)
                 .values(revision=STORYLINES.c.revision + 1, updated_at=utcnow())
             )
-            if locked.rowcount != 1:
+            if revision is not None:
+                locking = locking.where(STORYLINES.c.revision == revision)
+            if conn.execute(locking).rowcount != 1:
+                if revision is not None and self._storyline_exists(conn, storyline_id):
+                    raise StorylineMoved(storyline_id)
                 raise KeyError(f"storyline {storyline_id!r} is not registered")
             yield StorylineTransaction(conn, storyline_id, self._insert_ignore)
+
+    @contextmanager
+    def storyline_snapshot(self, storyline_id: str) -> Iterator[tuple[int, StorylineTransaction]]:
+        """(revision, reads) of a storyline without any lock: read the revision first, so any
+        write after the reads shows in it (``storyline_transaction(revision=...)``)."""
+        with self.engine.connect() as conn:
+            revision = conn.scalar(
+                select(STORYLINES.c.revision).where(STORYLINES.c.id == storyline_id)
+            )
+            if revision is None:
+                raise KeyError(f"storyline {storyline_id!r} is not registered")
+            yield revision, StorylineTransaction(conn, storyline_id, self._insert_ignore)
+
+    @staticmethod
+    def _storyline_exists(conn: Connection, storyline_id: str) -> bool:
+        query = select(STORYLINES.c.id).where(STORYLINES.c.id == storyline_id)
+        return conn.scalar(query) is not None
+
+    def take_lease(self, storyline_id: str, owner: str) -> bool:
+        """Become the storyline's one detection at work, unless another is (and has beaten
+        within LEASE_QUIET). Short: no lock is held after it."""
+        now = utcnow()
+        with self.engine.begin() as conn:
+            taken = conn.execute(
+                update(STORYLINES)
+                .where(
+                    STORYLINES.c.id == storyline_id,
+                    or_(
+                        STORYLINES.c.lease_owner.is_(None),
+                        STORYLINES.c.lease_owner == owner,
+                        STORYLINES.c.lease_beat < now - LEASE_QUIET,
+                    ),
+                )
+                .values(lease_owner=owner, lease_beat=now)
+            )
+        return taken.rowcount == 1
+
+    def beat_lease(self, storyline_id: str, owner: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(STORYLINES)
+                .where(STORYLINES.c.id == storyline_id, STORYLINES.c.lease_owner == owner)
+                .values(lease_beat=utcnow())
+            )
+
+    def drop_lease(self, storyline_id: str, owner: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(STORYLINES)
+                .where(STORYLINES.c.id == storyline_id, STORYLINES.c.lease_owner == owner)
+                .values(lease_owner=None, lease_beat=None)
+            )
 
     def development_storyline(self, development_id: str) -> tuple[str, bool] | None:
         """(storyline, dismissed) of a stored development, or None for an unknown id."""
@@ -725,20 +793,28 @@ class StorylineTransaction:
         return {dev_id for query in queries for dev_id in self.conn.scalars(query)}
 
     def pending_articles(
-        self, since: datetime | None = None, *, hold_backfills: bool = True
+        self,
+        since: datetime | None = None,
+        *,
+        hold_backfills: bool = True,
+        include_assessed: bool = False,
     ) -> list[ArticleText]:
         """Articles this storyline has not assessed yet (published >= since), oldest first.
 
         ``hold_backfills``: leave out what a running backfill stored (``live_backfills``):
         it judges that as of its time (a replay); a live run judging it first would take
-        today's memory for the window's."""
-        assessed = select(ASSESSMENTS.c.article_id).where(ASSESSMENTS.c.storyline == self.storyline)
+        today's memory for the window's. ``include_assessed``: those assessed already too
+        (a re-detection, which forgets their assessments when it writes: ``clear_window``)."""
         query = (
             select(ARTICLES, SOURCES.c.name.label("source_name"))
             .join(SOURCES, SOURCES.c.id == ARTICLES.c.source_id)
-            .where(ARTICLES.c.id.not_in(assessed))
             .order_by(ARTICLES.c.published_at, ARTICLES.c.id)
         )
+        if not include_assessed:
+            assessed = select(ASSESSMENTS.c.article_id).where(
+                ASSESSMENTS.c.storyline == self.storyline
+            )
+            query = query.where(ARTICLES.c.id.not_in(assessed))
         if since is not None:
             query = query.where(ARTICLES.c.published_at >= since)
         if hold_backfills:

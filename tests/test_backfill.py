@@ -549,15 +549,15 @@ def test_no_digest_is_composed_while_a_replay_runs(
         target=lambda: composed.extend(compose_digests(config, Store.open(db_env)))
     )
     waited_for_replay: list[bool] = []
-    real_redetect = replay.redetect_in
+    real_told = replay.store_backfill.told_articles
 
-    def redetect_with_a_digest_coming(*args: Any, **kwargs: Any) -> Any:
-        meanwhile.start()
+    def told_with_a_digest_coming(*args: Any, **kwargs: Any) -> Any:
+        meanwhile.start()  # the replay is writing: from here to its commit, no digest
         meanwhile.join(1.0)
         waited_for_replay.append(meanwhile.is_alive())
-        return real_redetect(*args, **kwargs)
+        return real_told(*args, **kwargs)
 
-    monkeypatch.setattr(replay, "redetect_in", redetect_with_a_digest_coming)
+    monkeypatch.setattr(replay.store_backfill, "told_articles", told_with_a_digest_coming)
     detect_window(config, s.STORYLINE, store, window, None)
     meanwhile.join(60)
     assert waited_for_replay == [True]

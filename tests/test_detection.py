@@ -267,3 +267,108 @@ def test_the_artifact_table_lists_each_new_development_with_its_outlets(
     assert rows[0]["title"] == ITEM_TALKS["title"] and rows[0]["novelty"] == "new"
     # A second run over the same feeds: nothing new, so the table is empty.
     assert run_once(config, open_store()).table() == []
+
+
+# -- computing outside the database lock (the storyline's lease) ------------------------------
+
+
+def _during_compute(monkeypatch: pytest.MonkeyPatch, action: Callable[[], None]) -> list[int]:
+    """Run ``action`` inside the engine's first computation (no later ones); return a list
+    that counts every computation."""
+    import storywatch.detection as detection
+
+    real = detection.detect
+    calls: list[int] = []
+
+    def detect_with_action(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) == 1:
+            action()
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(detection, "detect", detect_with_action)
+    return calls
+
+
+def test_a_detection_computes_without_holding_the_database(
+    world: World, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While a detection (here a full replay) computes, ingest can write: SQLite's one write
+    lock is free (a write with a 0.5 s busy timeout goes through), and a live detection of
+    the same storyline does not queue behind it: it defers at once (wait=0)."""
+    config, open_store = world
+    serve(feed_server, [ITEM_TALKS, ITEM_SWAP], [ITEM_PHONE, ITEM_BAKERY])
+    store = open_store()
+    run_once(config, store)
+    seen: dict[str, object] = {}
+
+    def meanwhile() -> None:
+        if config.database_url.startswith("sqlite"):
+            import sqlite3
+
+            other = sqlite3.connect(config.database_url.removeprefix("sqlite:///"), timeout=0.5)
+            other.execute("BEGIN IMMEDIATE")  # the write lock, as an ingest takes it
+            other.execute("COMMIT")
+            other.close()
+            seen["wrote"] = True
+        live = detect_storyline(config, STORYLINE, open_store(), wait=0)
+        seen["live deferred"] = live.deferred
+
+    calls = _during_compute(monkeypatch, meanwhile)
+    replay = redetect_storyline(config, STORYLINE, store)
+    assert seen["live deferred"] is True
+    assert seen.get("wrote", True) is True
+    assert len(calls) == 1 and replay.assessed == 4 and len(replay.developments) == 2
+
+
+def test_a_write_during_the_computation_makes_it_compute_again(
+    world: World, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dismissal lands while a replay computes from its snapshot: the replay's write sees
+    the storyline moved, computes again from the new state, and the dismissal stands."""
+    config, open_store = world
+    serve(feed_server, [ITEM_TALKS, ITEM_SWAP], [])
+    store = open_store()
+    talks, swap = run_once(config, store).developments
+    calls = _during_compute(
+        monkeypatch, lambda: dismiss_development(config, open_store(), swap["id"])
+    )
+    replay = redetect_storyline(config, STORYLINE, store)
+    assert len(calls) == 2  # the first result was dropped, not written over the dismissal
+    assert [d["id"] for d in replay.developments] == [talks["id"]]
+    assert [d[0] for d in exported(store)] == [talks["id"]]
+
+
+def test_a_lease_left_by_a_dead_process_is_taken_over(
+    world: World, feed_server: FeedServer
+) -> None:
+    """A lease beaten within LEASE_QUIET defers a live detection; one silent for longer was
+    left by a process that died and does not hold the storyline."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from storywatch.schema import utcnow
+    from storywatch.store import LEASE_QUIET, STORYLINES
+
+    config, open_store = world
+    serve(feed_server, [ITEM_TALKS], [])
+    store = open_store()
+    ingest_once(config, store, workers=1)
+    detect_storyline(config, STORYLINE, store)  # registers the storyline
+
+    def leave_lease(age: timedelta) -> None:
+        with store.engine.begin() as conn:
+            conn.execute(
+                update(STORYLINES).values(lease_owner="dead-process", lease_beat=utcnow() - age)
+            )
+
+    serve(feed_server, [ITEM_TALKS, ITEM_SWAP], [])
+    ingest_once(config, store, workers=1)
+    leave_lease(LEASE_QUIET - timedelta(seconds=30))
+    assert detect_storyline(config, STORYLINE, store, wait=0).deferred is True
+    leave_lease(LEASE_QUIET + timedelta(seconds=30))
+    report = detect_storyline(config, STORYLINE, store, wait=0)
+    assert not report.deferred and report.assessed == 1
+    with store.engine.connect() as conn:  # and it let go when it was done
+        assert conn.scalar(select(STORYLINES.c.lease_owner)) is None

@@ -1,9 +1,12 @@
-"""backfill liveness: runs.heartbeat_at, runs.released_at, runs.email
+"""liveness: runs.heartbeat_at, runs.released_at, runs.email; storylines.lease_owner, lease_beat
 
 A running backfill keeps its articles from live detection (it judges them as of their time
 itself). ``heartbeat_at`` is refreshed while it works and ``released_at`` set when it ends, so
 a backfill that died lets go within ``store.BACKFILL_QUIET``; ``email`` is its --email, so the
 live run that finishes a stopped backfill settles the window as the backfill would have.
+
+A detection computes outside any database lock under the storyline's lease (``lease_owner``,
+refreshed in ``lease_beat``), so a long replay no longer holds SQLite's write lock.
 
 Revision ID: 0006
 Revises: 0005
@@ -26,9 +29,15 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("released_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("email", sa.Boolean(), nullable=True))
+    with op.batch_alter_table("storylines", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("lease_owner", sa.String(length=36), nullable=True))
+        batch_op.add_column(sa.Column("lease_beat", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("storylines", schema=None) as batch_op:
+        batch_op.drop_column("lease_beat")
+        batch_op.drop_column("lease_owner")
     with op.batch_alter_table("runs", schema=None) as batch_op:
         batch_op.drop_column("email")
         batch_op.drop_column("released_at")
