@@ -1,4 +1,6 @@
-"""liveness: runs.heartbeat_at, runs.released_at, runs.email; storylines.lease_owner, lease_beat
+"""liveness: runs.heartbeat_at, released_at, email; storylines.lease_owner, lease_beat; an index
+
+The index on articles.run_id finds a backfill's articles without reading every article.
 
 A running backfill keeps its articles from live detection (it judges them as of their time
 itself). ``heartbeat_at`` is refreshed while it works and ``released_at`` set when it ends, so
@@ -29,12 +31,14 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("heartbeat_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("released_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("email", sa.Boolean(), nullable=True))
+    op.create_index("ix_articles_run", "articles", ["run_id"], unique=False)
     with op.batch_alter_table("storylines", schema=None) as batch_op:
         batch_op.add_column(sa.Column("lease_owner", sa.String(length=36), nullable=True))
         batch_op.add_column(sa.Column("lease_beat", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_index("ix_articles_run", table_name="articles")
     with op.batch_alter_table("storylines", schema=None) as batch_op:
         batch_op.drop_column("lease_beat")
         batch_op.drop_column("lease_owner")
