@@ -1,8 +1,9 @@
 """The `detect` flow: the storyline stage after ingest, one task per storyline.
 
-Each task is one library call (``storywatch.detection.detect_configured``): it detects in
-every article the storyline has not assessed yet and stores the result in one transaction
-under the storyline's lock, so a retry or an overlapping run never duplicates a development.
+Each task is one library call (``storywatch.detection.detect_configured``): it finishes what
+stopped backfills left, then detects in every article the storyline has not assessed yet and
+stores the result in one transaction under the storyline's lock (computed beforehand under
+its lease, no lock held), so a retry or an overlapping run never duplicates a development.
 A table artifact lists the run's new developments.
 """
 
