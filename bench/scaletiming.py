@@ -58,8 +58,8 @@ def _is_async(fn: Any) -> bool:
 
 
 def install() -> None:
+    """Time the library calls of the ingest flow (in its module) and of the store."""
     import flows.ingest as module
-    from storywatch.store import Store
 
     for name in (
         "load_config",
@@ -70,6 +70,12 @@ def install() -> None:
         "finish_ingest",
     ):
         setattr(module, name, _timed(getattr(module, name)))
+    install_store()
+
+
+def install_store() -> None:
+    from storywatch.store import Store
+
     for method in ("start_run",):
         setattr(Store, method, _timed(getattr(Store, method)))
     opened = Store.__dict__["open"].__func__
@@ -78,8 +84,12 @@ def install() -> None:
 
 
 def dask_setup(worker: Any = None) -> None:
-    """Dask's preload hook: time the library calls of tasks run in this worker process."""
-    install()
+    """Dask's preload hook: time the library calls of tasks run in this worker process.
+
+    A task's function comes to the worker with the names it calls as they were in the flow's
+    process (``fetch_and_store`` already timed there); the store is the worker's own. The
+    library only: the workers run no Prefect (flows/task_runners.py), so none is imported."""
+    install_store()
 
 
 def library_seconds(path: str, since: float, until: float) -> float:

@@ -2,27 +2,45 @@
 
 ``default``: the flow's own task runner (Prefect's thread pool): the ingest chunks run side by
 side in threads of the flow's process, detection runs one storyline after another as before.
-``dask``: a DaskTaskRunner (extra ``dask``, prefect-dask) on the cluster at ``dask_address``,
-or on a dask.distributed LocalCluster of ``dask_workers`` workers started for the run and
-closed after it; the ingest chunks and the per-storyline detections are submitted to it. One
-runner serves every stage of a run, so a LocalCluster starts once.
+``dask``: a :class:`ClusterTaskRunner` on the dask.distributed cluster at ``dask_address``, or
+on a LocalCluster of ``dask_workers`` workers started for the run and closed after it; the
+ingest chunks and the per-storyline detections are submitted to it. One runner serves every
+stage of a run, so a LocalCluster starts once.
+
+Prefect's engine runs each task in the flow's process and event loop (task run, states,
+retries, logs: as with the default runner), and only the task's function runs on a worker.
+prefect-dask's DaskTaskRunner ran the whole engine on the worker instead: each task built its
+own API clients and settings there (0.4-0.7 s before the function started) and the workers
+imported Prefect (about 2 s each when a LocalCluster starts). The workers now import only the
+library; the library's log records come back with the result and are logged in the task run.
+
+A LocalCluster starts in the background as the runner is entered, while the flow plans its
+fetches and Prefect creates the task runs; it closes in the background after the run (the
+process waits for that close before it exits).
 
 Tasks on Dask workers get their database URL as a parameter and read the config file at its
-path: on other machines, both must be reachable under the same names.
+path: on other machines, both must be reachable under the same names, and storywatch installed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import copy
+import functools
 import logging
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
+from uuid import uuid4
 
 from prefect import Task
-from prefect.futures import PrefectFuture
+from prefect.futures import PrefectConcurrentFuture, PrefectFuture
 from prefect.task_runners import TaskRunner
 
+from storywatch.chunks import LOGGER, run_in_worker
 from storywatch.config import IngestSettings
 
 R = TypeVar("R")
@@ -47,14 +65,12 @@ def stage_runner(
         yield runner
 
 
-def dask_runner(settings: IngestSettings) -> TaskRunner[Any]:
-    from prefect_dask import DaskTaskRunner
-
+def dask_runner(settings: IngestSettings) -> ClusterTaskRunner:
     # dask.distributed logs every connection at INFO: keep its warnings and errors only.
     logging.getLogger("distributed").setLevel(logging.WARNING)
     if settings.dask_address:
-        return DaskTaskRunner(address=settings.dask_address)
-    return DaskTaskRunner(
+        return ClusterTaskRunner(address=settings.dask_address)
+    return ClusterTaskRunner(
         cluster_kwargs={
             "n_workers": settings.dask_workers,
             "threads_per_worker": 1,
@@ -62,6 +78,148 @@ def dask_runner(settings: IngestSettings) -> TaskRunner[Any]:
             "dashboard_address": None,
         }
     )
+
+
+class ClusterTaskRunner(TaskRunner[PrefectConcurrentFuture[Any]]):
+    """Prefect's task engine in the flow's event loop, each task's function on a Dask worker.
+
+    ``address``: a running scheduler; else ``cluster_kwargs`` for a LocalCluster of its own,
+    started when the runner is entered and closed after it."""
+
+    def __init__(
+        self, address: str | None = None, cluster_kwargs: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__()
+        self.address = address
+        self.cluster_kwargs = dict(cluster_kwargs or {})
+        self._client: Future[Any] = Future()
+        self._on_cluster: dict[Task[..., Any], Task[..., Any]] = {}
+
+    def duplicate(self) -> Self:
+        return type(self)(self.address, self.cluster_kwargs)
+
+    def __enter__(self) -> Self:
+        super().__enter__()
+        self._client = Future()
+        threading.Thread(target=self._connect, name="storywatch-dask-start", daemon=True).start()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        try:
+            self._close()
+        finally:
+            super().__exit__(*exc_info)
+
+    def _connect(self) -> None:
+        from distributed import Client, LocalCluster
+
+        try:
+            if self.address:
+                self._client.set_result(Client(self.address, set_as_default=False))
+                return
+            cluster = LocalCluster(**self.cluster_kwargs)
+            try:
+                client = Client(cluster, set_as_default=False)
+            except BaseException:
+                cluster.close()
+                raise
+            self._client.set_result(client)
+        except BaseException as exc:
+            self._client.set_exception(exc)
+
+    def _close(self) -> None:
+        try:
+            client = self._client.result()
+        except BaseException:
+            return  # never started: the tasks that needed it have failed with its error
+        cluster = client.cluster
+        client.close()
+        if cluster is not None:
+            # The run's results are in: the workers shut down while the flow finishes, in a
+            # thread the interpreter waits for at exit (so none is left behind).
+            threading.Thread(target=cluster.close, name="storywatch-dask-close").start()
+
+    def client(self) -> Any:
+        """The distributed Client, once connected (blocks until then)."""
+        return self._client.result()
+
+    def submit(
+        self,
+        task: Task[..., Any],
+        parameters: dict[str, Any],
+        wait_for: Iterable[PrefectFuture[Any]] | None = None,
+        dependencies: dict[str, set[Any]] | None = None,
+    ) -> PrefectConcurrentFuture[Any]:
+        """Run ``task`` through Prefect's engine in the flow's event loop, its function on the
+        cluster. Called from the flow's event loop (an async flow); else in a thread."""
+        if not self._started:
+            raise RuntimeError("The task runner must be started before submitting work.")
+        from prefect.task_engine import run_task_async
+
+        task_run_id = uuid4()
+        run = run_task_async(
+            task=self._remote(task),
+            task_run_id=task_run_id,
+            parameters=parameters,
+            wait_for=wait_for,
+            return_type="state",
+            dependencies=dependencies,
+        )
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            future: Future[Any] = Future()
+            context = contextvars.copy_context()
+            threading.Thread(target=_resolve, args=(future, context, run), daemon=True).start()
+        else:
+            future = asyncio.run_coroutine_threadsafe(run, loop)
+        return PrefectConcurrentFuture(task_run_id=task_run_id, wrapped_future=future)
+
+    def _remote(self, task: Task[..., Any]) -> Task[..., Any]:
+        """``task`` with its function replaced by one that runs it on the cluster: same name,
+        run names, retries and task key, so the runs look the same in the UI."""
+        if task not in self._on_cluster:
+            remote = copy.copy(task)
+            remote.fn = _on_cluster(task.fn, task.name, self)
+            remote.isasync = True
+            remote.isgenerator = False
+            self._on_cluster[task] = remote
+        return self._on_cluster[task]
+
+
+def _on_cluster(fn: Callable[..., Any], name: str, runner: ClusterTaskRunner) -> Callable[..., Any]:
+    @functools.wraps(fn)
+    async def on_cluster(*args: Any, **kwargs: Any) -> Any:
+        level = logging.getLogger(LOGGER).getEffectiveLevel()
+        client = await asyncio.wrap_future(runner._client)  # started in the background
+        future = client.submit(
+            run_in_worker, fn, args, kwargs, level, key=f"{name}-{uuid4().hex}", pure=False
+        )
+        try:
+            result, records = await asyncio.to_thread(future.result)
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except Exception as exc:
+            _log(getattr(exc, "log_records", ()))
+            raise
+        _log(records)
+        return result
+
+    return on_cluster
+
+
+def _log(records: Iterable[logging.LogRecord]) -> None:
+    # In the task run's context: Prefect's handler on the library logger sends them to the API.
+    for record in records:
+        logging.getLogger(record.name).handle(record)
+
+
+def _resolve(future: Future[Any], context: contextvars.Context, run: Any) -> None:
+    try:
+        future.set_result(context.run(asyncio.run, run))
+    except BaseException as exc:
+        future.set_exception(exc)
 
 
 def submit(task: Task[..., R], runner: TaskRunner[Any] | None, **parameters: Any) -> Any:

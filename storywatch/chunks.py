@@ -2,19 +2,27 @@
 fetch -> parse -> store stream (``storywatch.ingest.fetch_and_store``), on threads of one process
 or on the workers of a Dask cluster (``ingest.task_runner``, ``ingest.chunks``).
 
-Deciding only (pure): which sources go in which chunk and with what share of the limits. Sources
+Deciding (pure): which sources go in which chunk and with what share of the limits. Sources
 are grouped by host, so a host usually sits in one chunk and its ``per_host`` bound holds as
 configured; a host bigger than a chunk is spread over several, each with its share of
 ``per_host`` (at least one). The global ``concurrency`` is shared out the same way. Exactly
 once still holds across chunks and machines: the store's unique constraints decide.
+
+Running, on a cluster's worker (``run_in_worker``): a chunk's call, its library log records
+kept to be sent back to the flow, which logs them in the task's run. No Prefect there.
 """
 
 from __future__ import annotations
 
+import asyncio
+import inspect
+import logging
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
+from typing import Any
 from urllib.parse import urlsplit
 
 from storywatch.config import IngestSettings
@@ -76,3 +84,55 @@ def _in_processes(settings: IngestSettings) -> bool:
 
 def _host(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
+
+
+LOGGER = "storywatch"
+
+
+def run_in_worker(
+    fn: Callable[..., Any], args: Sequence[Any], kwargs: dict[str, Any], level: int
+) -> tuple[Any, list[logging.LogRecord]]:
+    """Call a chunk's (or any stage task's) function where a cluster's worker runs it: a
+    coroutine function in an event loop of its own. Returns its result and the library's log
+    records of this call at ``level`` and above (the flow's level), ready to be sent back; when
+    it raises, the records ride on the exception as ``log_records``."""
+    keep = _Keep(level)
+    logger = logging.getLogger(LOGGER)
+    before = logger.level
+    logger.setLevel(level)
+    logger.addHandler(keep)
+    token = _CALL.set(keep)
+    try:
+        outcome = fn(*args, **kwargs)
+        if inspect.iscoroutine(outcome):
+            outcome = asyncio.run(outcome)
+    except BaseException as exc:
+        exc.log_records = keep.records  # type: ignore[attr-defined]
+        raise
+    finally:
+        _CALL.reset(token)
+        logger.removeHandler(keep)
+        logger.setLevel(before)
+    return outcome, keep.records
+
+
+_CALL: ContextVar[logging.Handler | None] = ContextVar("storywatch_worker_call", default=None)
+
+
+class _Keep(logging.Handler):
+    """Keeps the records logged in one ``run_in_worker`` call (its context: its event loop and
+    the threads it hands work to), as plain picklable records."""
+
+    def __init__(self, level: int) -> None:
+        super().__init__(level)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if _CALL.get() is not self:
+            return
+        kept = logging.makeLogRecord(record.__dict__)
+        kept.msg, kept.args = record.getMessage(), None
+        if record.exc_info:
+            kept.exc_text = record.exc_text or logging.Formatter().formatException(record.exc_info)
+            kept.exc_info = None
+        self.records.append(kept)
