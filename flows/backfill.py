@@ -31,9 +31,10 @@ from storywatch.detection import StorylineDetection
 from storywatch.digest import ComposedDigest
 from storywatch.ingest import new_run_id
 from storywatch.replay import (
+    backfill_at_work,
     collect_configured,
     detect_window_configured,
-    release_configured,
+    open_backfill_configured,
     settle_window_configured,
 )
 
@@ -48,9 +49,10 @@ def collect_window(
     run_id: str,
     sources: list[str] | None,
     email: bool = False,
+    storylines: list[str] | None = None,
 ) -> BackfillReport:
     # A retry refetches, and the store keeps only what it lacks: nothing is counted twice.
-    return collect_configured(config_path, since, until, run_id, sources, email)
+    return collect_configured(config_path, since, until, run_id, sources, email, storylines)
 
 
 @task(
@@ -61,9 +63,14 @@ def collect_window(
     retry_delay_seconds=2,
 )
 def detect_window(
-    config_path: str, storyline_id: str, since: str, until: str, run_id: str
+    config_path: str,
+    storyline_id: str,
+    since: str,
+    until: str,
+    run_id: str,
+    owner: str | None = None,
 ) -> StorylineDetection:
-    return detect_window_configured(config_path, storyline_id, since, until, run_id)
+    return detect_window_configured(config_path, storyline_id, since, until, run_id, owner)
 
 
 @task(name="settle-window", cache_policy=NONE, retries=2, retry_delay_seconds=2)
@@ -82,24 +89,27 @@ async def backfill(
     storyline: str | None = None,
     sources: list[str] | None = None,
     settle: bool = True,
+    owner: str | None = None,
 ) -> BackfillReport:
     """Replay the window ``since``..``until`` (YYYY-MM-DD, UTC, inclusive). ``settle=False``
-    leaves mailing (or recording as handled) to a caller covering a longer window."""
+    leaves mailing (or recording as handled) to ``owner``, the run covering a longer window
+    (a backfill-by-day driver), which owns the window meanwhile."""
     logger = get_run_logger()
     config = load_config(config_path)  # fail fast, listing every problem
     window = Window.parse(since, until)
     storylines = select_storylines(config, storyline)
     run_id = flow_run.get_id() or new_run_id()
-    try:
-        report = collect_window(config_path, since, until, run_id, sources, email)
+    # At work (beating) until it ends, done or not; what it leaves unsettled, the next live
+    # run finishes as of the time.
+    with backfill_at_work(config_path, run_id):
+        owned = storylines if settle else []  # a day run's window is its driver's
+        report = collect_window(config_path, since, until, run_id, sources, email, owned)
         cluster_articles(config.database_url)
-        detections = [detect_window(config_path, s, since, until, run_id) for s in storylines]
+        detections = [
+            detect_window(config_path, s, since, until, run_id, owner) for s in storylines
+        ]
         if settle:
             settle_window(config_path, since, until, storylines, email, run_id)
-    finally:
-        # Ended, done or not: live runs stop leaving the window to this run; what it left
-        # unjudged (it failed, or ran for one storyline) they replay as of the time.
-        release_configured(config_path, run_id)
     if settle and email:
         send_digests(config_path, await smtp_settings_from_blocks(config))
     found = sum(len(d.developments) for d in detections)
@@ -146,19 +156,23 @@ async def backfill_by_day(
     logger = get_run_logger()
     window = Window.parse(since, until)
     storylines = select_storylines(load_config(config_path), storyline)
-    run_ids = []
-    for day in window.days():
-        run = await _run_day(deployment, config_path, day.isoformat(), email, storyline, sources)
-        run_ids.append(str(run.id))
-        logger.info("backfill of %s: run %s %s", day, run.id, run.state_name)
-        if not (run.state and run.state.is_completed()):
-            # Later days are judged against this one: stop, settle nothing, say which day.
-            raise RuntimeError(
-                f"backfill of {day} ended {run.state_name}: later days and the digest wait; "
-                "submit the window again to retry it (finished days are not run again)"
-            )
     run_id = flow_run.get_id() or new_run_id()
-    settle_window(config_path, since, until, storylines, email, run_id)
+    run_ids = []
+    with backfill_at_work(config_path, run_id):  # the window is this run's until it settles
+        open_backfill_configured(config_path, run_id, since, until, email, storylines)
+        for day in window.days():
+            iso = day.isoformat()
+            run = await _run_day(deployment, config_path, iso, storyline, sources, run_id)
+            run_ids.append(str(run.id))
+            logger.info("backfill of %s: run %s %s", day, run.id, run.state_name)
+            if not (run.state and run.state.is_completed()):
+                # Later days are judged against this one: stop and say which day.
+                raise RuntimeError(
+                    f"backfill of {day} ended {run.state_name}: later days were not run; "
+                    "the next scheduled run settles what was stored (submit the window "
+                    "again to fetch the rest: finished days are not run again)"
+                )
+        settle_window(config_path, since, until, storylines, email, run_id)
     if email:
         send_digests(config_path, await smtp_settings_from_blocks(load_config(config_path)))
     return run_ids
@@ -171,9 +185,9 @@ async def _run_day(
     deployment: str,
     config_path: str,
     day: str,
-    email: bool,
     storyline: str | None,
     sources: list[str] | None,
+    owner: str,
 ) -> Any:
     """One day's run of the backfill deployment, waited for. Its idempotency key makes a
     resubmitted window reuse finished days; a day whose earlier run failed or crashed gets a
@@ -187,10 +201,11 @@ async def _run_day(
                 "config_path": config_path,
                 "since": day,
                 "until": day,
-                "email": email,  # only recorded (settle=False), should a live run finish the day
+                "email": False,
                 "storyline": storyline,
                 "sources": sources,
                 "settle": False,  # one digest (or record) for the whole window, below
+                "owner": owner,
             },
             idempotency_key=key if attempt == 1 else f"{key}:attempt-{attempt}",
             flow_run_name=f"backfill-{day}",

@@ -437,12 +437,16 @@ def backfill_collect(
     run_id: str,
     sources: Sequence[str] | None = None,
     email: bool = False,
+    storylines: Sequence[str] | None = None,
 ) -> BackfillReport:
-    """Fetch and store the window's entries from every chosen source (blocking). ``email``
-    is recorded with the run: a live run finishing a stopped backfill settles it the same."""
+    """Fetch and store the window's entries from every chosen source (blocking). The window
+    is the backfill's for ``storylines`` (None: every storyline) until it settles it there;
+    ``email`` is recorded: a live run finishing a stopped backfill settles it the same."""
     chosen = select_sources(config, sources)
     report = BackfillReport(run_id=run_id, window=window)
-    store.start_run(run_id, "backfill", utcnow(), email=email)
+    owned = select_storylines(config, None) if storylines is None else storylines
+    store_backfill.open_backfill(store, run_id, window.start, window.end, email, owned)
+    store.start_run(run_id, "backfill", utcnow())
     try:
         report.sources = run_blocking(
             collect_window(chosen, window, config.ingest.fetch_limits(), store, run_id)

@@ -126,14 +126,27 @@ def detect_storyline(
     storyline = compile_storyline(config, storyline_id, store)
 
     def plan(view: StorylineTransaction) -> Writer:
-        stored = view.memory()
-        memory = Memory.from_dict({"developments": stored}) if stored else None
-        pending = view.pending_articles(hold_backfills=hold_backfills)
-        return plan_detection(view, storyline, memory, pending, run_id)
+        return plan_pending(view, storyline, run_id, hold_backfills=hold_backfills)
 
     report = run_detection(store, storyline.id, plan, wait=wait)
     log_detection(report, "detected")
     return report
+
+
+def plan_pending(
+    view: StorylineTransaction,
+    storyline: Storyline,
+    run_id: str | None,
+    *,
+    hold_backfills: bool = True,
+    own_backfill: str | None = None,
+) -> Writer:
+    """Detection of what the storyline has not assessed yet, from a snapshot (see
+    ``StorylineTransaction.pending_articles`` for the two backfill arguments)."""
+    stored = view.memory()
+    memory = Memory.from_dict({"developments": stored}) if stored else None
+    pending = view.pending_articles(hold_backfills=hold_backfills, own_backfill=own_backfill)
+    return plan_detection(view, storyline, memory, pending, run_id)
 
 
 def redetect_storyline(
@@ -232,6 +245,7 @@ def plan_redetection(
     since: datetime | None,
     run_id: str | None,
     hold_backfills: bool,
+    own_backfill: str | None = None,
 ) -> Writer:
     """``redetect_storyline``'s computation from a snapshot; the writer clears the window
     and writes the replay."""
@@ -242,7 +256,9 @@ def plan_redetection(
     window = [d for d in stored.developments if d.origin == "detected" and d.id not in kept]
     earlier = window + [d for d in retired if d.id not in kept]
     base_rows = list(enumerate(d.to_dict() for d in base.developments))  # before detect
-    pending = view.pending_articles(since, hold_backfills=hold_backfills, include_assessed=True)
+    pending = view.pending_articles(
+        since, hold_backfills=hold_backfills, include_assessed=True, own_backfill=own_backfill
+    )
     write_detection = plan_detection(view, storyline, base, pending, run_id, earlier)
 
     def write(tx: StorylineTransaction) -> StorylineDetection:
@@ -418,17 +434,20 @@ def log_detection(report: StorylineDetection, verb: str) -> None:
 def detect_configured(
     config_path: str, storyline_id: str, run_id: str | None = None
 ) -> StorylineDetection:
-    """Live detection from a config path (one call: what the flow's task runs): first what
-    stopped backfills left, as of its time (``replay.judge_stopped_backfills``), then
-    ``detect_storyline``. One report: the developments of both."""
+    """Live detection from a config path (one call: what the flow's task runs): first the
+    windows stopped backfills left unsettled, as of their time
+    (``replay.judge_stopped_backfills``), then ``detect_storyline``. One report for both."""
     from storywatch.config import load_config
     from storywatch.replay import judge_stopped_backfills  # replay builds on this module
 
     config = load_config(config_path)
     store = Store.open(config.database_url)
     try:
-        finished = judge_stopped_backfills(config, storyline_id, store, run_id)
-        report = detect_storyline(config, storyline_id, store, run_id=run_id)
+        finished = judge_stopped_backfills(config, storyline_id, store)
+        if finished and finished[-1].deferred:  # busy already: no second wait this run
+            report = StorylineDetection(storyline=storyline_id, deferred=True)
+        else:
+            report = detect_storyline(config, storyline_id, store, run_id=run_id)
     finally:
         store.close()
     for earlier in reversed(finished):

@@ -394,7 +394,8 @@ def _next_digest(
     created_at: datetime,
     window: DigestWindow | None = None,
 ) -> RenderedDigest | None:
-    unsent = tx.unsent_developments(storyline.id, recipient)
+    # A backfill's own digest takes its window; a live one leaves backfills' windows to them.
+    unsent = tx.unsent_developments(storyline.id, recipient, hold_backfills=window is None)
     if window is not None:
         unsent = [d for d in unsent if window.start <= d.first_seen < window.end]
     if unsent:

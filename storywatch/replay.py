@@ -20,8 +20,9 @@ replay replaces. With
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 
 from storywatch import store_backfill
 from storywatch.backfill import BackfillReport, Window, backfill_collect
@@ -31,8 +32,8 @@ from storywatch.detection import (
     StorylineDetection,
     Writer,
     compile_storyline,
-    detect_storyline,
     log_detection,
+    plan_pending,
     plan_redetection,
     run_detection,
     storyline_config,
@@ -51,23 +52,30 @@ def detect_window(
     window: Window,
     run_id: str | None,
     wait: float | None = None,
+    owner: str | None = None,
 ) -> StorylineDetection:
-    """Detect the window's articles as of their time (see the module docstring). ``wait``:
-    how long to wait for another detection at work on the storyline (None: as it takes)."""
-    first = store_backfill.earliest_unassessed(store, storyline_id, window.start)
-    if first is None or not store_backfill.assessed_after(store, storyline_id, first):
-        return detect_storyline(
-            config, storyline_id, store, run_id=run_id, hold_backfills=False, wait=wait
-        )
-    log.info("%s: replaying from %s (later articles were judged already)", storyline_id, window)
+    """Detect the window's articles as of their time (see the module docstring).
+
+    ``owner``: the backfill whose window this is (default ``run_id``; a backfill-by-day
+    driver's for its day runs): windows other backfills own are left to them. With neither,
+    nothing is left out (a direct library call). ``wait``: how long to wait for another
+    detection at work on the storyline (None: as long as it takes)."""
     storyline = compile_storyline(config, storyline_id, store)
+    mine = owner or run_id
+    hold = mine is not None
 
     def plan(view: StorylineTransaction) -> Writer:
-        write = plan_redetection(view, storyline, window.start, run_id, hold_backfills=False)
+        # Decided on the snapshot: a live run that judged later articles while this waited
+        # for the storyline turns plain detection into a replay (the write checks it).
+        first = store_backfill.earliest_unassessed(view.conn, storyline_id, window.start)
+        if first is None or not store_backfill.assessed_after(view.conn, storyline_id, first):
+            return plan_pending(view, storyline, run_id, hold_backfills=hold, own_backfill=mine)
+        log.info("%s: replaying from %s (later articles were judged already)", storyline_id, window)
+        write = plan_redetection(view, storyline, window.start, run_id, hold, own_backfill=mine)
         return lambda tx: _write_keeping_told(store, tx, write, storyline_id, window, run_id)
 
     report = run_detection(store, storyline_id, plan, wait=wait)
-    log_detection(report, "re-detected")
+    log_detection(report, "detected as of the time")
     return report
 
 
@@ -96,34 +104,53 @@ def _write_keeping_told(
 
 
 def judge_stopped_backfills(
-    config: Config, storyline_id: str, store: Store, run_id: str | None
+    config: Config, storyline_id: str, store: Store
 ) -> list[StorylineDetection]:
-    """Finish what stopped backfills left: a backfill that died (or was stopped, or ran for
-    another storyline) leaves articles the storyline has not judged. Live detection would
-    take today's memory for them; this replays their days as of the time, as the backfill
-    would have, and settles them as it would have (its --email: one digest marked as a
-    backfill; without: recorded, not mailed)."""
+    """Finish what stopped backfills left: a backfill that died or failed owns its window
+    until it settles it, so live detection and digests leave the window alone; this replays
+    the window as of the time, as the backfill would have, and settles it as it would have
+    (its --email: one digest marked as a backfill; without: recorded, not mailed)."""
     reports = []
     for stopped in store_backfill.stopped_backfills(store, storyline_id):
-        window = Window(stopped.first.date(), stopped.last.date())
+        window = Window(stopped.start.date(), (stopped.end - timedelta(days=1)).date())
         log.warning(
-            "%s: backfill %s (started %s) stopped with %d articles not judged: "
-            "replaying %s as of the time",
+            "%s: backfill %s (started %s) stopped before settling %s: finishing it",
             storyline_id,
             stopped.run_id,
             f"{stopped.started_at:%Y-%m-%d %H:%M} UTC",
-            stopped.articles,
             window,
         )
-        report = detect_window(config, storyline_id, store, window, run_id, LIVE_WAIT_SECONDS)
+        report = detect_window(
+            config, storyline_id, store, window, stopped.run_id, LIVE_WAIT_SECONDS
+        )
         reports.append(report)
-        if report.deferred:  # a backfill's replay is at work: this waits for the next run
+        if report.deferred:  # the storyline is busy: the window stays the backfill's
             break
-        if stopped.email:
-            compose_window_digests(config, store, window, [storyline_id], run_id)
-        else:
-            record_window_quietly(config, store, window, [storyline_id], run_id)
+        settle_window(config, store, window, [storyline_id], stopped.email, stopped.run_id)
     return reports
+
+
+def settle_window(
+    config: Config,
+    store: Store,
+    window: Window,
+    storylines: Sequence[str],
+    email: bool,
+    run_id: str | None,
+) -> list[ComposedDigest]:
+    """With ``email``: compose the window's digests (sent by the send stage); without: record
+    the window's developments as handled. Then the backfill ``run_id`` no longer owns the
+    window for ``storylines``. Returns what was composed. Idempotent: settling again composes
+    and records nothing more."""
+    if email:
+        composed = compose_window_digests(config, store, window, storylines, run_id)
+    else:
+        composed = []
+        placed = record_window_quietly(config, store, window, storylines, run_id)
+        log.info("backfill of %s: %d developments recorded without mail", window, placed)
+    if run_id is not None:
+        store_backfill.mark_settled(store, run_id, storylines)
+    return composed
 
 
 def compose_window_digests(
@@ -193,6 +220,7 @@ def collect_configured(
     run_id: str,
     sources: Sequence[str] | None,
     email: bool = False,
+    storylines: Sequence[str] | None = None,
 ) -> BackfillReport:
     """``backfill_collect`` from a config path: fetch and store the window's entries."""
     from storywatch.config import load_config
@@ -201,34 +229,27 @@ def collect_configured(
     store = Store.open(config.database_url)
     try:
         window = Window.parse(since, until)
-        return backfill_collect(config, store, window, run_id, sources, email)
-    finally:
-        store.close()
-
-
-def release_configured(config_path: str, run_id: str) -> None:
-    """The backfill ``run_id`` has ended: live runs may judge what it left (see
-    ``judge_stopped_backfills``)."""
-    from storywatch.config import load_config
-
-    store = Store.open(load_config(config_path).database_url)
-    try:
-        store_backfill.release(store, run_id)
+        return backfill_collect(config, store, window, run_id, sources, email, storylines)
     finally:
         store.close()
 
 
 def detect_window_configured(
-    config_path: str, storyline_id: str, since: str, until: str, run_id: str | None
+    config_path: str,
+    storyline_id: str,
+    since: str,
+    until: str,
+    run_id: str | None,
+    owner: str | None = None,
 ) -> StorylineDetection:
+    """``detect_window`` from a config path."""
     from storywatch.config import load_config
 
     config = load_config(config_path)
     store = Store.open(config.database_url)
     try:
-        if run_id is not None:
-            store_backfill.beat(store, run_id)  # a long collect must not look like a death
-        return detect_window(config, storyline_id, store, Window.parse(since, until), run_id)
+        window = Window.parse(since, until)
+        return detect_window(config, storyline_id, store, window, run_id, owner=owner)
     finally:
         store.close()
 
@@ -241,18 +262,41 @@ def settle_window_configured(
     email: bool,
     run_id: str | None,
 ) -> list[ComposedDigest]:
-    """With ``email``: compose the window's digests (sent by the send stage); without: record
-    the window's developments as handled. Returns what was composed."""
+    """``settle_window`` from a config path."""
     from storywatch.config import load_config
 
     config = load_config(config_path)
-    window = Window.parse(since, until)
     store = Store.open(config.database_url)
     try:
-        if email:
-            return compose_window_digests(config, store, window, storylines, run_id)
-        placed = record_window_quietly(config, store, window, storylines, run_id)
-        log.info("backfill of %s: %d developments recorded without mail", window, placed)
-        return []
+        return settle_window(config, store, Window.parse(since, until), storylines, email, run_id)
+    finally:
+        store.close()
+
+
+@contextmanager
+def backfill_at_work(config_path: str, run_id: str) -> Iterator[None]:
+    """The backfill ``run_id`` is at work while the block runs (its heartbeat from a thread);
+    released after, done or not: what it left unsettled, the next live run finishes."""
+    from storywatch.config import load_config
+
+    store = Store.open(load_config(config_path).database_url)
+    try:
+        with store_backfill.keep_alive(store, run_id):
+            yield
+    finally:
+        store.close()
+
+
+def open_backfill_configured(
+    config_path: str, run_id: str, since: str, until: str, email: bool, storylines: Sequence[str]
+) -> None:
+    """``store_backfill.open_backfill`` from a config path: the window is the run's for
+    ``storylines`` until it settles it (a backfill-by-day driver's, over its day runs)."""
+    from storywatch.config import load_config
+
+    window = Window.parse(since, until)
+    store = Store.open(load_config(config_path).database_url)
+    try:
+        store_backfill.open_backfill(store, run_id, window.start, window.end, email, storylines)
     finally:
         store.close()

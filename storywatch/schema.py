@@ -89,11 +89,27 @@ class RunRow(Base):
     sources_fetched: Mapped[int] = mapped_column(Integer, default=0)
     sources_failed: Mapped[int] = mapped_column(Integer, default=0)
     articles_new: Mapped[int] = mapped_column(Integer, default=0)
-    # Backfills only: alive while beating and not released (store.BACKFILL_QUIET); their
-    # --email, for a live run that finishes a stopped one (migration 0006).
+    # Backfills only (migration 0006): the window [window_start, window_end) the run owns until
+    # it settles (``backfill_storylines``), its --email, and its liveness: at work while not
+    # released and beaten within store.BACKFILL_QUIET; else a live run finishes it.
+    window_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    window_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    email: Mapped[bool | None] = mapped_column(Boolean)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    email: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class BackfillStorylineRow(Base):
+    """A storyline a backfill replays and settles. Until ``settled_at``, the window is the
+    backfill's for that storyline: live detection and live digests leave it alone."""
+
+    __tablename__ = "backfill_storylines"
+
+    run_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    storyline: Mapped[str] = mapped_column(String(100), primary_key=True)
+    settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class FetchRow(Base):

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Engine,
-    Select,
     Table,
     and_,
     bindparam,
@@ -37,6 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 if TYPE_CHECKING:  # type-only: keeps httpx out of commands that only read the database
@@ -47,6 +48,7 @@ if TYPE_CHECKING:  # type-only: keeps httpx out of commands that only read the d
 from storywatch.schema import (
     ArticleRow,
     AssessmentRow,
+    BackfillStorylineRow,
     BandRow,
     ClusterRow,
     DevelopmentArticleRow,
@@ -70,6 +72,7 @@ _MIGRATION_THREAD_LOCK = threading.Lock()
 # Core tables for the hot write path (the ORM's bulk machinery costs more than the SQL).
 ARTICLES = cast(Table, ArticleRow.__table__)
 RUNS = cast(Table, RunRow.__table__)
+BACKFILL_STORYLINES = cast(Table, BackfillStorylineRow.__table__)
 # A detection at work beats its storyline's lease at least this often; a lease silent for
 # longer was left by a process that died, and the next detection takes it.
 LEASE_QUIET = timedelta(minutes=2)
@@ -388,18 +391,14 @@ class Store:
 
     # -- runs -----------------------------------------------------------------------------
 
-    def start_run(
-        self, run_id: str, kind: str, started_at: datetime, *, email: bool | None = None
-    ) -> None:
-        """Record a run (a retry's repeat is ignored); ``email``: a backfill's --email."""
+    def start_run(self, run_id: str, kind: str, started_at: datetime) -> None:
+        """Record a run (a retry's repeat is ignored)."""
         with self.session() as session, session.begin():
             session.execute(
                 self._insert_ignore(RunRow).values(
                     id=run_id,
                     kind=kind,
                     started_at=started_at,
-                    heartbeat_at=started_at,
-                    email=email,
                     sources_fetched=0,
                     sources_failed=0,
                     articles_new=0,
@@ -547,9 +546,19 @@ class Store:
 
     def take_lease(self, storyline_id: str, owner: str) -> bool:
         """Become the storyline's one detection at work, unless another is (and has beaten
-        within LEASE_QUIET). Short: no lock is held after it."""
+        within LEASE_QUIET). Short: no lock is held after it. False too when the storyline's
+        row is locked by a detection writing (its lease is taken, or about to be free)."""
+        try:
+            return self._take_lease(storyline_id, owner)
+        except OperationalError as exc:  # SQLite busy, PostgreSQL lock_timeout: try again
+            log.debug("%s: lease not taken: %s", storyline_id, exc)
+            return False
+
+    def _take_lease(self, storyline_id: str, owner: str) -> bool:
         now = utcnow()
         with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":  # a writing detection holds the row
+                conn.execute(text("SET LOCAL lock_timeout = '2s'"))
             taken = conn.execute(
                 update(STORYLINES)
                 .where(
@@ -731,13 +740,24 @@ class StoredDevelopment:
     articles: list[LinkedArticle]
 
 
-def live_backfills() -> Select[tuple[str]]:
-    """The ids of backfills still at work: not released, heard from within BACKFILL_QUIET."""
-    return select(RUNS.c.id).where(
-        RUNS.c.kind == "backfill",
-        RUNS.c.released_at.is_(None),
-        RUNS.c.heartbeat_at > utcnow() - BACKFILL_QUIET,
+def in_backfill_window(
+    storyline: str, moment: ColumnElement[Any], except_run: str | None = None
+) -> ColumnElement[bool]:
+    """SQL: ``moment`` lies in a window a backfill (other than ``except_run``) owns for
+    ``storyline``: one it has not settled there yet (store_backfill.open_backfill)."""
+    owner = (
+        select(BACKFILL_STORYLINES.c.run_id)
+        .join(RUNS, RUNS.c.id == BACKFILL_STORYLINES.c.run_id)
+        .where(
+            BACKFILL_STORYLINES.c.storyline == storyline,
+            BACKFILL_STORYLINES.c.settled_at.is_(None),
+            RUNS.c.window_start <= moment,
+            RUNS.c.window_end > moment,
+        )
     )
+    if except_run is not None:
+        owner = owner.where(RUNS.c.id != except_run)
+    return owner.exists()
 
 
 class StorylineTransaction:
@@ -798,13 +818,15 @@ class StorylineTransaction:
         *,
         hold_backfills: bool = True,
         include_assessed: bool = False,
+        own_backfill: str | None = None,
     ) -> list[ArticleText]:
         """Articles this storyline has not assessed yet (published >= since), oldest first.
 
-        ``hold_backfills``: leave out what a running backfill stored (``live_backfills``):
-        it judges that as of its time (a replay); a live run judging it first would take
-        today's memory for the window's. ``include_assessed``: those assessed already too
-        (a re-detection, which forgets their assessments when it writes: ``clear_window``)."""
+        ``hold_backfills``: leave out what was published in a window a backfill owns for this
+        storyline (``in_backfill_window``), but ``own_backfill``'s: it judges that as of its
+        time (a replay); a live run judging it first would take today's memory for the
+        window's. ``include_assessed``: those assessed already too (a re-detection, which
+        forgets their assessments when it writes: ``clear_window``)."""
         query = (
             select(ARTICLES, SOURCES.c.name.label("source_name"))
             .join(SOURCES, SOURCES.c.id == ARTICLES.c.source_id)
@@ -818,9 +840,8 @@ class StorylineTransaction:
         if since is not None:
             query = query.where(ARTICLES.c.published_at >= since)
         if hold_backfills:
-            query = query.where(
-                or_(ARTICLES.c.run_id.is_(None), ARTICLES.c.run_id.not_in(live_backfills()))
-            )
+            held = in_backfill_window(self.storyline, ARTICLES.c.published_at, own_backfill)
+            query = query.where(~held)
         return [
             ArticleText(
                 id=r.id,

@@ -8,25 +8,33 @@ repeated or interrupted backfill never duplicates a row.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import logging
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, func, or_, select, update
+from sqlalchemy import Connection, and_, func, or_, select, update
 
 from storywatch.normalise import Article
 from storywatch.schema import utcnow
 from storywatch.store import (
     ARTICLES,
     ASSESSMENTS,
+    BACKFILL_QUIET,
+    BACKFILL_STORYLINES,
     DEVELOPMENT_ARTICLES,
     DEVELOPMENTS,
     RUNS,
     SOURCES,
     Store,
-    live_backfills,
 )
-from storywatch.store_digests import DIGEST_DEVELOPMENTS, DIGESTS, QUIET_KIND
+from storywatch.store_digests import DIGEST_DEVELOPMENTS, DIGESTS, QUIET_KIND, lock_digests
+
+log = logging.getLogger(__name__)
+
+BEAT_SECONDS = 60.0  # a running backfill's heartbeat; BACKFILL_QUIET is ten of them
 
 
 def save_window_articles(
@@ -44,14 +52,74 @@ def save_window_articles(
         return store._insert_articles(conn, articles, source_ids, run_id, fetched_at)
 
 
+def open_backfill(
+    store: Store,
+    run_id: str,
+    start: datetime,
+    end: datetime,
+    email: bool,
+    storylines: Sequence[str],
+) -> None:
+    """Record the backfill ``run_id`` as at work on [start, end) for ``storylines`` (its
+    window is theirs until it settles it: ``in_backfill_window``). Again for a retried run:
+    at work again."""
+    now = utcnow()
+    with store.engine.begin() as conn:
+        conn.execute(
+            store._insert_ignore(RUNS).values(
+                id=run_id,
+                kind="backfill",
+                started_at=now,
+                sources_fetched=0,
+                sources_failed=0,
+                articles_new=0,
+            )
+        )
+        conn.execute(
+            update(RUNS)
+            .where(RUNS.c.id == run_id)
+            .values(
+                window_start=start, window_end=end, email=email, heartbeat_at=now, released_at=None
+            )
+        )
+        if storylines:
+            conn.execute(
+                store._insert_ignore(BACKFILL_STORYLINES),
+                [{"run_id": run_id, "storyline": s} for s in storylines],
+            )
+
+
+@contextmanager
+def keep_alive(store: Store, run_id: str) -> Iterator[None]:
+    """Beat the backfill from a thread while the block runs (pages, clustering, a replay
+    waiting for the storyline or computing for minutes), then release it, done or not."""
+    stop = threading.Event()
+
+    def beat_until_stopped() -> None:
+        while not stop.wait(BEAT_SECONDS):
+            try:
+                beat(store, run_id)
+            except Exception as exc:  # a busy database: the next beat will do
+                log.warning("backfill %s: heartbeat not recorded: %s", run_id, exc)
+
+    thread = threading.Thread(target=beat_until_stopped, name=f"backfill-{run_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        release(store, run_id)
+
+
 def beat(store: Store, run_id: str) -> None:
-    """The backfill is at work (a new stage): live runs keep leaving its articles to it."""
+    """The backfill is at work: live runs keep leaving its window to it."""
     with store.engine.begin() as conn:
         _beat(conn, run_id)
 
 
 def release(store: Store, run_id: str) -> None:
-    """The backfill has ended, done or not: what it left unjudged is the live runs' to replay."""
+    """The backfill has ended, done or not: what it left unsettled, live runs finish."""
     with store.engine.begin() as conn:
         conn.execute(update(RUNS).where(RUNS.c.id == run_id).values(released_at=utcnow()))
 
@@ -60,48 +128,53 @@ def _beat(conn: Connection, run_id: str) -> None:
     conn.execute(update(RUNS).where(RUNS.c.id == run_id).values(heartbeat_at=utcnow()))
 
 
+def mark_settled(store: Store, run_id: str, storylines: Sequence[str]) -> None:
+    """The backfill's window is mailed or recorded for ``storylines``: theirs no longer."""
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(BACKFILL_STORYLINES)
+            .where(
+                BACKFILL_STORYLINES.c.run_id == run_id,
+                BACKFILL_STORYLINES.c.storyline.in_(list(storylines)),
+                BACKFILL_STORYLINES.c.settled_at.is_(None),
+            )
+            .values(settled_at=utcnow())
+        )
+
+
 @dataclass(frozen=True)
 class StoppedBackfill:
-    """A backfill that ended or went quiet leaving articles a storyline has not judged."""
+    """A backfill that ended or went quiet without settling its window for a storyline."""
 
     run_id: str
     email: bool
     started_at: datetime
-    first: datetime  # publication time of its first and last unjudged article
-    last: datetime
-    articles: int
+    start: datetime  # its window, [start, end)
+    end: datetime
 
 
 def stopped_backfills(store: Store, storyline: str) -> list[StoppedBackfill]:
-    """Backfills no longer at work (``store.live_backfills``) whose articles ``storyline`` has
-    not assessed yet: it died, was stopped, or was run for another storyline. Oldest first."""
-    assessed = select(ASSESSMENTS.c.article_id).where(ASSESSMENTS.c.storyline == storyline)
+    """Backfills that own a window for ``storyline`` (not settled there) and are no longer at
+    work: released, or not heard from within ``store.BACKFILL_QUIET``. Oldest window first."""
+    at_work = and_(RUNS.c.released_at.is_(None), RUNS.c.heartbeat_at > utcnow() - BACKFILL_QUIET)
     query = (
-        select(
-            RUNS.c.id,
-            RUNS.c.email,
-            RUNS.c.started_at,
-            func.min(ARTICLES.c.published_at),
-            func.max(ARTICLES.c.published_at),
-            func.count(),
-        )
-        .join(ARTICLES, ARTICLES.c.run_id == RUNS.c.id)
+        select(RUNS.c.id, RUNS.c.email, RUNS.c.started_at, RUNS.c.window_start, RUNS.c.window_end)
+        .join(BACKFILL_STORYLINES, BACKFILL_STORYLINES.c.run_id == RUNS.c.id)
         .where(
-            RUNS.c.kind == "backfill",
-            RUNS.c.id.not_in(live_backfills()),
-            ARTICLES.c.id.not_in(assessed),
+            BACKFILL_STORYLINES.c.storyline == storyline,
+            BACKFILL_STORYLINES.c.settled_at.is_(None),
+            ~at_work,
         )
-        .group_by(RUNS.c.id, RUNS.c.email, RUNS.c.started_at)
-        .order_by(func.min(ARTICLES.c.published_at))
+        .order_by(RUNS.c.window_start, RUNS.c.started_at)
     )
     with store.engine.connect() as conn:
         return [
-            StoppedBackfill(run_id, bool(email), started, first, last, n)
-            for run_id, email, started, first, last, n in conn.execute(query)
+            StoppedBackfill(run_id, bool(email), started, start, end)
+            for run_id, email, started, start, end in conn.execute(query)
         ]
 
 
-def assessed_after(store: Store, storyline: str, moment: datetime) -> bool:
+def assessed_after(conn: Connection, storyline: str, moment: datetime) -> bool:
     """Has the storyline already judged an article published after ``moment``? Then a window
     starting at ``moment`` must be replayed, not just appended to the memory."""
     query = (
@@ -110,18 +183,16 @@ def assessed_after(store: Store, storyline: str, moment: datetime) -> bool:
         .where(ASSESSMENTS.c.storyline == storyline, ARTICLES.c.published_at > moment)
         .limit(1)
     )
-    with store.engine.connect() as conn:
-        return conn.scalar(query) is not None
+    return conn.scalar(query) is not None
 
 
-def earliest_unassessed(store: Store, storyline: str, start: datetime) -> datetime | None:
+def earliest_unassessed(conn: Connection, storyline: str, start: datetime) -> datetime | None:
     """The publication time of the first article from ``start`` on not judged yet."""
     assessed = select(ASSESSMENTS.c.article_id).where(ASSESSMENTS.c.storyline == storyline)
     query = select(ARTICLES.c.published_at).where(
         ARTICLES.c.published_at >= start, ARTICLES.c.id.not_in(assessed)
     )
-    with store.engine.connect() as conn:
-        return conn.scalar(query.order_by(ARTICLES.c.published_at).limit(1))
+    return conn.scalar(query.order_by(ARTICLES.c.published_at).limit(1))
 
 
 def place_quietly(
@@ -139,6 +210,7 @@ def place_quietly(
     ``conn``'s transaction when given, else in one of its own."""
     if conn is None:
         with store.engine.begin() as own:
+            lock_digests(own)  # a digest composed meanwhile cannot take the same developments
             return place_quietly(store, storyline, recipient, development_ids, reason, run_id, own)
     placed = select(DIGEST_DEVELOPMENTS.c.development_id).where(
         DIGEST_DEVELOPMENTS.c.recipient == recipient,

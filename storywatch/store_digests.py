@@ -34,6 +34,7 @@ from storywatch.store import (
     LinkedArticle,
     Store,
     StoredDevelopment,
+    in_backfill_window,
 )
 
 DIGESTS = cast(Table, DigestRow.__table__)
@@ -92,9 +93,13 @@ class DigestTransaction:
         self.conn = conn
         self._insert_ignore = insert_ignore
 
-    def unsent_developments(self, storyline: str, recipient: str) -> list[StoredDevelopment]:
+    def unsent_developments(
+        self, storyline: str, recipient: str, *, hold_backfills: bool = True
+    ) -> list[StoredDevelopment]:
         """The storyline's developments (not dismissed) in no digest for ``recipient`` yet,
-        oldest first, each with every article folded into it (the export's shape)."""
+        oldest first, each with every article folded into it (the export's shape).
+        ``hold_backfills``: not those first seen in a window a backfill owns (it mails or
+        records them when it settles: ``store.in_backfill_window``)."""
         placed = select(DIGEST_DEVELOPMENTS.c.development_id).where(
             DIGEST_DEVELOPMENTS.c.recipient == recipient
         )
@@ -107,6 +112,8 @@ class DigestTransaction:
             )
             .order_by(DEVELOPMENTS.c.first_seen, DEVELOPMENTS.c.id)
         )
+        if hold_backfills:
+            query = query.where(~in_backfill_window(storyline, DEVELOPMENTS.c.first_seen))
         rows = self.conn.execute(query).all()
         articles = self._linked_articles([r.id for r in rows])
         return [

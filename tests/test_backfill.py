@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from storywatch import store_backfill
 from storywatch.backfill import (
     SourceReach,
     Window,
@@ -28,6 +29,7 @@ from storywatch.replay import (
     compose_window_digests,
     detect_window,
     record_window_quietly,
+    settle_window,
     window_label,
 )
 from storywatch.store import Store
@@ -365,7 +367,8 @@ def test_a_window_before_what_was_judged_is_replayed_as_of_its_time(
     assert len(composed) == 1 and composed[0].developments == 1
     assert compose_window_digests(config, store, window, [s.STORYLINE], None) == []
     with digest_transaction(store) as tx:
-        assert tx.unsent_developments(s.STORYLINE, "desk@example.org") == []
+        unsent = tx.unsent_developments(s.STORYLINE, "desk@example.org", hold_backfills=False)
+        assert unsent == []
 
 
 def test_a_backfill_without_email_is_recorded_and_never_mailed_later(
@@ -376,12 +379,14 @@ def test_a_backfill_without_email_is_recorded_and_never_mailed_later(
     path = write_config(tmp_path, [{"name": "Alpha", "url": feed_server.url("/live.xml")}])
     config = load_config(path)
     store = Store.open(db_env)
-    window = Window.parse("2025-04-10", "2025-04-13")
-    backfill_collect(config, store, window, new_run_id())
-    detect_window(config, s.STORYLINE, store, window, None)
+    window, run_id = Window.parse("2025-04-10", "2025-04-13"), new_run_id()
+    backfill_collect(config, store, window, run_id)
+    detect_window(config, s.STORYLINE, store, window, run_id)
     assert len(_developments(store)) == 2
     assert record_window_quietly(config, store, window, [s.STORYLINE], None) == 2
     assert record_window_quietly(config, store, window, [s.STORYLINE], None) == 0
+    assert settle_window(config, store, window, [s.STORYLINE], False, run_id) == []
+    assert store_backfill.stopped_backfills(store, s.STORYLINE) == []  # settled: let go
     from storywatch.digest import compose_digests
 
     assert compose_digests(config, store) == []  # the next live run mails none of it
@@ -468,12 +473,14 @@ def test_without_email_live_news_in_the_window_is_still_mailed(
     ingest_once(config, store)  # a live run: the talks, not mailed yet
     detect_storyline(config, s.STORYLINE, store)
     feed_server.set_feed("/live.xml", rss("Alpha", [s.ITEM_TALKS, s.ITEM_SWAP]))
-    window = Window.parse("2025-04-10", "2025-04-13")
-    backfill_collect(config, store, window, new_run_id())  # finds the swap, a day later
-    detect_window(config, s.STORYLINE, store, window, None)
-    assert record_window_quietly(config, store, window, [s.STORYLINE], None) == 1  # the swap
+    window, run_id = Window.parse("2025-04-10", "2025-04-13"), new_run_id()
+    backfill_collect(config, store, window, run_id)  # finds the swap, a day later
+    detect_window(config, s.STORYLINE, store, window, run_id)
     from storywatch.digest import compose_digests
 
+    assert compose_digests(config, store) == []  # the window is the backfill's until it settles
+    settle_window(config, store, window, [s.STORYLINE], False, run_id)
+    assert record_window_quietly(config, store, window, [s.STORYLINE], None) == 0  # the swap's in
     (digest,) = compose_digests(config, store)
     assert digest.developments == 1  # the live talks still go out
 
@@ -542,7 +549,7 @@ def test_no_digest_is_composed_while_a_replay_runs(
     detect_storyline(config, s.STORYLINE, store)  # the live swap, not mailed yet
     feed_server.set_feed("/live.xml", rss("Beta", [s.ITEM_SWAP_REPEAT, s.ITEM_SWAP, s.ITEM_TALKS]))
     window = Window.parse("2025-04-11", "2025-04-13")
-    backfill_collect(config, store, window, new_run_id())
+    backfill_collect(config, store, window, new_run_id(), storylines=[])  # owns no window
 
     composed: list[ComposedDigest] = []
     meanwhile = threading.Thread(
@@ -589,10 +596,9 @@ def _quiet_for(store: Store, run_id: str, minutes: int) -> None:
 def test_a_live_run_finishes_a_stopped_backfill_as_of_its_time(
     feed_server: FeedServer, tmp_path: Path, db_env: str, email: bool
 ) -> None:
-    """A backfill that died between its stages (quiet past BACKFILL_QUIET) no longer holds
-    its window: the next live detection replays it as of the time, not against today's
-    memory, and settles it as the backfill would have (--email: one backfill digest)."""
-    from storywatch import store_backfill
+    """A backfill that died between its stages (quiet past BACKFILL_QUIET) is finished by the
+    next live detection: it replays the window as of the time, not against today's memory,
+    and settles it as the backfill would have (--email: one backfill digest), once."""
     from storywatch.detection import detect_configured
     from storywatch.digest import compose_digests
     from storywatch.ingest import ingest_once
@@ -611,14 +617,15 @@ def test_a_live_run_finishes_a_stopped_backfill_as_of_its_time(
     window, run_id = Window.parse("2025-04-11", "2025-04-13"), new_run_id()
     backfill_collect(config, store, window, run_id, email=email)
     # ... and the backfill dies here. While it might still be at work, live runs wait:
-    _quiet_for(store, run_id, minutes=int(BACKFILL_QUIET.total_seconds() // 60) - 1)
+    quiet = int(BACKFILL_QUIET.total_seconds() // 60)
+    _quiet_for(store, run_id, minutes=quiet - 1)
     assert store_backfill.stopped_backfills(store, s.STORYLINE) == []
     assert detect_configured(str(path), s.STORYLINE).assessed == 0
-    # Quiet for longer: the next live run replays the window itself.
-    _quiet_for(store, run_id, minutes=int(BACKFILL_QUIET.total_seconds() // 60) + 1)
+    # Quiet for longer: the next live run finishes the backfill itself.
+    _quiet_for(store, run_id, minutes=quiet + 1)
     (stopped,) = store_backfill.stopped_backfills(store, s.STORYLINE)
-    assert (stopped.run_id, stopped.email, stopped.articles) == (run_id, email, 2)
-    assert (stopped.first.date(), stopped.last.date()) == (date(2025, 4, 11), date(2025, 4, 13))
+    assert (stopped.run_id, stopped.email) == (run_id, email)
+    assert (stopped.start, stopped.end) == (window.start, window.end)
     report = detect_configured(str(path), s.STORYLINE)
     assert sorted(t for d in report.developments for t in d["types"]) == [
         "meeting",
@@ -627,33 +634,82 @@ def test_a_live_run_finishes_a_stopped_backfill_as_of_its_time(
     swap = next(d for d in _developments(store) if "prisoner_exchange" in d.types)
     assert swap.id == live_swap.id  # found again: the id the reader was mailed
     assert swap.first_seen.date() == date(2025, 4, 13) and len(swap.articles) == 2
-    assert store_backfill.stopped_backfills(store, s.STORYLINE) == []
+    assert store_backfill.stopped_backfills(store, s.STORYLINE) == []  # settled
     assert detect_configured(str(path), s.STORYLINE).assessed == 0  # finished once
     with digest_transaction(store) as tx:  # the talks: in a backfill digest or recorded
         assert tx.unsent_developments(s.STORYLINE, "desk@example.org") == []
     assert compose_digests(config, store) == []
-    backfill_digests = _digest_kinds(store).count("backfill")
-    assert backfill_digests == (1 if email else 0)
+    assert _digest_kinds(store).count("backfill") == (1 if email else 0)
 
 
-def test_a_released_backfill_holds_nothing(
+def test_a_backfill_that_ended_unsettled_holds_its_window_until_settled(
     feed_server: FeedServer, tmp_path: Path, db_env: str
 ) -> None:
-    """A backfill that ended (here without judging: it failed, or ran for another storyline)
-    lets go at once, however recently it was heard from."""
-    from storywatch import store_backfill
-
+    """Ended (released) without settling, a backfill still owns its window: live detection
+    leaves it alone (only the finishing replay may judge it); settling lets go."""
     s = storyfeeds
     feed_server.set_feed("/live.xml", rss("Alpha", [s.ITEM_TALKS]))
     path = write_config(tmp_path, [{"name": "Alpha", "url": feed_server.url("/live.xml")}])
     config = load_config(path)
     store = Store.open(db_env)
-    run_id = new_run_id()
-    backfill_collect(config, store, Window.parse("2025-04-10", "2025-04-13"), run_id)
-    assert store_backfill.stopped_backfills(store, s.STORYLINE) == []
+    window, run_id = Window.parse("2025-04-10", "2025-04-13"), new_run_id()
+    backfill_collect(config, store, window, run_id)
+    assert store_backfill.stopped_backfills(store, s.STORYLINE) == []  # at work
     store_backfill.release(store, run_id)
     (stopped,) = store_backfill.stopped_backfills(store, s.STORYLINE)
-    assert stopped.run_id == run_id and stopped.articles == 1
+    assert stopped.run_id == run_id
+    assert detect_storyline(config, s.STORYLINE, store).assessed == 0  # still its window
+    settle_window(config, store, window, [s.STORYLINE], False, run_id)
+    assert store_backfill.stopped_backfills(store, s.STORYLINE) == []
+    assert detect_storyline(config, s.STORYLINE, store).assessed == 1
+
+
+def test_a_busy_storyline_leaves_a_stopped_backfill_for_the_next_run(
+    feed_server: FeedServer, tmp_path: Path, db_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The finishing replay waits for the storyline like any live detection; when another
+    detection holds it, the window stays the backfill's, unjudged, and the next run
+    finishes it."""
+    import storywatch.replay as replay
+    from storywatch.detection import detect_configured
+
+    monkeypatch.setattr(replay, "LIVE_WAIT_SECONDS", 0)
+    s = storyfeeds
+    feed_server.set_feed("/live.xml", rss("Alpha", [s.ITEM_TALKS, s.ITEM_SWAP]))
+    path = write_config(tmp_path, [{"name": "Alpha", "url": feed_server.url("/live.xml")}])
+    config = load_config(path)
+    store = Store.open(db_env)
+    window, run_id = Window.parse("2025-04-10", "2025-04-13"), new_run_id()
+    backfill_collect(config, store, window, run_id)
+    store_backfill.release(store, run_id)
+    detect_storyline(config, s.STORYLINE, store)  # registers the storyline
+    assert store.take_lease(s.STORYLINE, "another-detection")
+    busy = detect_configured(str(path), s.STORYLINE)
+    assert busy.deferred and busy.assessed == 0
+    assert [b.run_id for b in store_backfill.stopped_backfills(store, s.STORYLINE)] == [run_id]
+    store.drop_lease(s.STORYLINE, "another-detection")
+    done = detect_configured(str(path), s.STORYLINE)
+    assert done.assessed == 2 and not done.deferred
+    assert store_backfill.stopped_backfills(store, s.STORYLINE) == []
+
+
+def test_a_rerun_owns_its_window_though_it_stores_nothing_new(
+    feed_server: FeedServer, tmp_path: Path, db_env: str
+) -> None:
+    """Ownership goes by window, not by which run stored an article first: a rerun of a
+    settled window (or a retried day) holds it again while it works."""
+    s = storyfeeds
+    feed_server.set_feed("/live.xml", rss("Alpha", [s.ITEM_TALKS]))
+    path = write_config(tmp_path, [{"name": "Alpha", "url": feed_server.url("/live.xml")}])
+    config = load_config(path)
+    store = Store.open(db_env)
+    window, first = Window.parse("2025-04-10", "2025-04-13"), new_run_id()
+    backfill_collect(config, store, window, first)
+    settle_window(config, store, window, [s.STORYLINE], False, first)  # nothing judged yet
+    rerun = new_run_id()
+    assert backfill_collect(config, store, window, rerun).new_articles == 0
+    assert detect_storyline(config, s.STORYLINE, store).assessed == 0  # the rerun's window
+    assert detect_window(config, s.STORYLINE, store, window, rerun).assessed == 1
 
 
 def _digest_kinds(store: Store) -> list[str]:

@@ -72,10 +72,10 @@ def test_backfill_replays_the_window_mails_it_once_and_reports_the_reach(
         storywatch("--config", config, "export", "articles", cwd=elsewhere).stdout
     )
     assert {a["published"][:10] for a in articles} == {"2025-04-11", "2025-04-12", "2025-04-13"}
-    # Both backfills let go of their window when they ended, with their --email recorded.
+    # Both backfills ended (released), with their --email recorded, and settled their window.
     from sqlalchemy import select
 
-    from storywatch.store import RUNS, Store
+    from storywatch.store import BACKFILL_STORYLINES, RUNS, Store
 
     store = Store.open(f"sqlite:///{project / 'storywatch.db'}")
     with store.engine.connect() as conn:
@@ -83,6 +83,8 @@ def test_backfill_replays_the_window_mails_it_once_and_reports_the_reach(
             select(RUNS.c.released_at, RUNS.c.email).where(RUNS.c.kind == "backfill")
         )
         assert [(released is not None, email) for released, email in runs] == [(True, True)] * 2
+        settled = conn.scalars(select(BACKFILL_STORYLINES.c.settled_at))
+        assert [when is not None for when in settled] == [True, True]
 
 
 def test_backfill_refuses_a_bad_window_or_an_unknown_source_before_running(
