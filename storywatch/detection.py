@@ -23,17 +23,17 @@ storyline ever gave (retired, stored or mailed) is given to another development.
 
 from __future__ import annotations
 
+import functools
 import logging
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from storywatch.config import Config, StorylineConfig
+from storywatch.liveness import beating
 from storywatch.normalise import Article
 from storywatch.seeds import load_seed
 from storywatch.store import (
@@ -194,7 +194,8 @@ def run_detection(
         )
         return StorylineDetection(storyline=storyline_id, deferred=True)
     try:
-        with _beating(store, storyline_id, owner):
+        beat = functools.partial(store.beat_lease, storyline_id, owner)
+        with beating(beat, LEASE_QUIET.total_seconds() / 4, f"{storyline_id} lease"):
             for _ in range(DETECTION_ATTEMPTS - 1):
                 with store.storyline_snapshot(storyline_id) as (revision, view):
                     write = plan(view)
@@ -216,27 +217,6 @@ def _await_lease(store: Store, storyline_id: str, owner: str, wait: float | None
             return False
         time.sleep(LEASE_POLL_SECONDS)
     return True
-
-
-@contextmanager
-def _beating(store: Store, storyline_id: str, owner: str) -> Iterator[None]:
-    """Beat the lease from a thread while the detection computes (it may take minutes)."""
-    stop = threading.Event()
-
-    def beat() -> None:
-        while not stop.wait(LEASE_QUIET.total_seconds() / 4):
-            try:
-                store.beat_lease(storyline_id, owner)
-            except Exception as exc:  # a busy database: the next beat will do
-                log.warning("%s: lease not refreshed: %s", storyline_id, exc)
-
-    thread = threading.Thread(target=beat, name=f"lease-{storyline_id}", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join()
 
 
 def plan_redetection(

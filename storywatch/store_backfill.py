@@ -7,9 +7,8 @@ repeated or interrupted backfill never duplicates a row.
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import logging
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, and_, func, or_, select, update
 
+from storywatch.liveness import beating
 from storywatch.normalise import Article
 from storywatch.schema import utcnow
 from storywatch.store import (
@@ -31,8 +31,6 @@ from storywatch.store import (
     Store,
 )
 from storywatch.store_digests import DIGEST_DEVELOPMENTS, DIGESTS, QUIET_KIND, lock_digests
-
-log = logging.getLogger(__name__)
 
 BEAT_SECONDS = 60.0  # a running backfill's heartbeat; BACKFILL_QUIET is ten of them
 
@@ -93,22 +91,10 @@ def open_backfill(
 def keep_alive(store: Store, run_id: str) -> Iterator[None]:
     """Beat the backfill from a thread while the block runs (pages, clustering, a replay
     waiting for the storyline or computing for minutes), then release it, done or not."""
-    stop = threading.Event()
-
-    def beat_until_stopped() -> None:
-        while not stop.wait(BEAT_SECONDS):
-            try:
-                beat(store, run_id)
-            except Exception as exc:  # a busy database: the next beat will do
-                log.warning("backfill %s: heartbeat not recorded: %s", run_id, exc)
-
-    thread = threading.Thread(target=beat_until_stopped, name=f"backfill-{run_id}", daemon=True)
-    thread.start()
     try:
-        yield
+        with beating(functools.partial(beat, store, run_id), BEAT_SECONDS, f"backfill {run_id}"):
+            yield
     finally:
-        stop.set()
-        thread.join()
         release(store, run_id)
 
 
