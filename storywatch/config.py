@@ -94,7 +94,7 @@ class IngestSettings(_Strict):
             raise ValueError(
                 "dask_workers and dask_processes are for a LocalCluster, not with dask_address"
             )
-        if self.task_runner == "dask" and importlib.util.find_spec("prefect_dask") is None:
+        if self.task_runner == "dask" and importlib.util.find_spec("distributed") is None:
             raise ValueError(
                 "task_runner: dask needs the dask extra: pip install 'storywatch[dask]'"
             )

@@ -14,8 +14,8 @@ from storywatch.ingest import SourceReport
 from tests.factories import write_config
 
 needs_dask = pytest.mark.skipif(
-    importlib.util.find_spec("prefect_dask") is None,
-    reason="the dask extra (prefect-dask) is not installed: pip install -e '.[dask]'",
+    importlib.util.find_spec("distributed") is None,
+    reason="the dask extra (distributed) is not installed: pip install -e '.[dask]'",
 )
 
 
@@ -112,7 +112,7 @@ def test_dask_without_the_extra_is_a_config_error(
     monkeypatch.setattr(
         importlib.util,
         "find_spec",
-        lambda name, *a: None if name == "prefect_dask" else real(name, *a),
+        lambda name, *a: None if name == "distributed" else real(name, *a),
     )
     path = write_config(tmp_path, {"A": "http://127.0.0.1/a.xml"}, task_runner="dask")
     with pytest.raises(

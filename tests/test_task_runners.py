@@ -95,7 +95,7 @@ def test_dask_local_cluster_of_two_worker_processes_stores_everything_once(
     postgres_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    pytest.importorskip("prefect_dask", reason="the dask extra: pip install -e '.[dask]'")
+    pytest.importorskip("distributed", reason="the dask extra: pip install -e '.[dask]'")
     from flows.run import run
 
     monkeypatch.setenv("STORYWATCH_DATABASE_URL", postgres_url)  # inherited by the workers
