@@ -157,6 +157,9 @@ def start_cluster() -> Any:
 
     from distributed import LocalCluster
 
+    from flows.task_runners import without_worker_profiler
+
+    without_worker_profiler()  # as a user's cluster should run on Python 3.11 (README)
     logging.getLogger("distributed").setLevel(logging.WARNING)
     t = time.perf_counter()
     cluster = LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None)

@@ -80,6 +80,16 @@ def dask_runner(settings: IngestSettings) -> ClusterTaskRunner:
     )
 
 
+def without_worker_profiler() -> None:
+    """Turn off the statistical profiler of the Dask workers this process starts (their
+    config is this process's). Every 10 ms it calls sys._current_frames(), which on Python
+    3.11 can deadlock with the garbage collector (dask/distributed#8616, CPython gh-116969):
+    seen here as a worker frozen for ~10 minutes mid-chunk, every thread waiting for the GIL."""
+    import dask
+
+    dask.config.set({"distributed.worker.profile.enabled": False})
+
+
 class ClusterTaskRunner(TaskRunner[PrefectConcurrentFuture[Any]]):
     """Prefect's task engine in the flow's event loop, each task's function on a Dask worker.
 
@@ -117,6 +127,7 @@ class ClusterTaskRunner(TaskRunner[PrefectConcurrentFuture[Any]]):
             if self.address:
                 self._client.set_result(Client(self.address, set_as_default=False))
                 return
+            without_worker_profiler()
             cluster = LocalCluster(**self.cluster_kwargs)
             try:
                 client = Client(cluster, set_as_default=False)
