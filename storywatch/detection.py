@@ -116,17 +116,16 @@ def detect_storyline(
     store: Store,
     *,
     run_id: str | None = None,
-    hold_backfills: bool = True,
     wait: float | None = LIVE_WAIT_SECONDS,
 ) -> StorylineDetection:
-    """Detect developments in every article the storyline has not assessed yet (a running
-    backfill's articles are left to it unless ``hold_backfills`` is False: the backfill's own
-    call). Another detection at work on the storyline is waited for up to ``wait`` seconds
-    (None: as long as it takes), then the articles are left to the next run (``deferred``)."""
+    """Detect developments in every article the storyline has not assessed yet, but those
+    published in a window a backfill owns (it judges them as of their time). Another detection
+    at work on the storyline is waited for up to ``wait`` seconds (None: as long as it takes),
+    then the articles are left to the next run (``deferred``)."""
     storyline = compile_storyline(config, storyline_id, store)
 
     def plan(view: StorylineTransaction) -> Writer:
-        return plan_pending(view, storyline, run_id, hold_backfills=hold_backfills)
+        return plan_pending(view, storyline, run_id)
 
     report = run_detection(store, storyline.id, plan, wait=wait)
     log_detection(report, "detected")
@@ -156,7 +155,6 @@ def redetect_storyline(
     *,
     since: datetime | None = None,
     run_id: str | None = None,
-    hold_backfills: bool = True,
 ) -> StorylineDetection:
     """Re-run relevance and extraction over stored articles published since ``since`` (all
     when None), replacing that window's developments; nothing is fetched.
@@ -169,7 +167,7 @@ def redetect_storyline(
     storyline = compile_storyline(config, storyline_id, store)
 
     def plan(view: StorylineTransaction) -> Writer:
-        return plan_redetection(view, storyline, since, run_id, hold_backfills)
+        return plan_redetection(view, storyline, since, run_id, hold_backfills=True)
 
     report = run_detection(store, storyline.id, plan, wait=None)
     log_detection(report, "re-detected")
