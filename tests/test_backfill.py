@@ -324,6 +324,24 @@ def _developments(store: Store) -> list[Any]:
     return list(store.iter_developments())
 
 
+def _live_swap_then_its_archive(
+    feed_server: FeedServer, tmp_path: Path, db_env: str
+) -> tuple[Path, Any, Store]:
+    """A live run found the swap from its later repeat (14 April; not mailed); the feed now
+    also holds the first swap report and the talks (11-13 April), for a backfill to find."""
+    from storywatch.ingest import ingest_once
+
+    s = storyfeeds
+    feed_server.set_feed("/live.xml", rss("Beta", [s.ITEM_SWAP_REPEAT]))
+    path = write_config(tmp_path, [{"name": "Beta", "url": feed_server.url("/live.xml")}])
+    config = load_config(path)
+    store = Store.open(db_env)
+    ingest_once(config, store)
+    detect_storyline(config, s.STORYLINE, store)
+    feed_server.set_feed("/live.xml", rss("Beta", [s.ITEM_SWAP_REPEAT, s.ITEM_SWAP, s.ITEM_TALKS]))
+    return path, config, store
+
+
 def test_a_window_before_what_was_judged_is_replayed_as_of_its_time(
     feed_server: FeedServer, tmp_path: Path, db_env: str
 ) -> None:
@@ -492,17 +510,10 @@ def test_a_live_run_between_a_backfills_stages_leaves_the_window_to_it(
     it must not judge the window against today's memory (nor mail it): the backfill's own
     replay does, as of the time."""
     s = storyfeeds
-    feed_server.set_feed("/live.xml", rss("Beta", [s.ITEM_SWAP_REPEAT]))
-    path = write_config(tmp_path, [{"name": "Beta", "url": feed_server.url("/live.xml")}])
-    config = load_config(path)
-    store = Store.open(db_env)
+    _, config, store = _live_swap_then_its_archive(feed_server, tmp_path, db_env)
     from storywatch.digest import compose_digests
-    from storywatch.ingest import ingest_once
 
-    ingest_once(config, store)
-    detect_storyline(config, s.STORYLINE, store)
     assert len(compose_digests(config, store)) == 1  # the live swap, mailed
-    feed_server.set_feed("/live.xml", rss("Beta", [s.ITEM_SWAP_REPEAT, s.ITEM_SWAP, s.ITEM_TALKS]))
     window = Window.parse("2025-04-11", "2025-04-13")
     backfill_collect(config, store, window, new_run_id())
     # ... the live run comes in here:
@@ -538,16 +549,9 @@ def test_no_digest_is_composed_while_a_replay_runs(
 
     import storywatch.replay as replay
     from storywatch.digest import ComposedDigest, compose_digests
-    from storywatch.ingest import ingest_once
 
     s = storyfeeds
-    feed_server.set_feed("/live.xml", rss("Beta", [s.ITEM_SWAP_REPEAT]))
-    path = write_config(tmp_path, [{"name": "Beta", "url": feed_server.url("/live.xml")}])
-    config = load_config(path)
-    store = Store.open(db_env)
-    ingest_once(config, store)
-    detect_storyline(config, s.STORYLINE, store)  # the live swap, not mailed yet
-    feed_server.set_feed("/live.xml", rss("Beta", [s.ITEM_SWAP_REPEAT, s.ITEM_SWAP, s.ITEM_TALKS]))
+    _, config, store = _live_swap_then_its_archive(feed_server, tmp_path, db_env)  # not mailed
     window = Window.parse("2025-04-11", "2025-04-13")
     backfill_collect(config, store, window, new_run_id(), storylines=[])  # owns no window
 
@@ -601,19 +605,12 @@ def test_a_live_run_finishes_a_stopped_backfill_as_of_its_time(
     and settles it as the backfill would have (--email: one backfill digest), once."""
     from storywatch.detection import detect_configured
     from storywatch.digest import compose_digests
-    from storywatch.ingest import ingest_once
     from storywatch.store import BACKFILL_QUIET
 
     s = storyfeeds
-    feed_server.set_feed("/live.xml", rss("Beta", [s.ITEM_SWAP_REPEAT]))
-    path = write_config(tmp_path, [{"name": "Beta", "url": feed_server.url("/live.xml")}])
-    config = load_config(path)
-    store = Store.open(db_env)
-    ingest_once(config, store)
-    detect_storyline(config, s.STORYLINE, store)
+    path, config, store = _live_swap_then_its_archive(feed_server, tmp_path, db_env)
     (live_swap,) = _developments(store)
     assert len(compose_digests(config, store)) == 1  # the live swap, mailed
-    feed_server.set_feed("/live.xml", rss("Beta", [s.ITEM_SWAP_REPEAT, s.ITEM_SWAP, s.ITEM_TALKS]))
     window, run_id = Window.parse("2025-04-11", "2025-04-13"), new_run_id()
     backfill_collect(config, store, window, run_id, email=email)
     # ... and the backfill dies here. While it might still be at work, live runs wait:
