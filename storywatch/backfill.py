@@ -446,7 +446,6 @@ def backfill_collect(
     report = BackfillReport(run_id=run_id, window=window)
     owned = select_storylines(config, None) if storylines is None else storylines
     store_backfill.open_backfill(store, run_id, window.start, window.end, email, owned)
-    store.start_run(run_id, "backfill", utcnow())
     try:
         report.sources = run_blocking(
             collect_window(chosen, window, config.ingest.fetch_limits(), store, run_id)

@@ -62,17 +62,8 @@ def open_backfill(
     window is theirs until it settles it: ``in_backfill_window``). Again for a retried run:
     at work again."""
     now = utcnow()
+    store.start_run(run_id, "backfill", now)  # ignored for a retry: the row is there
     with store.engine.begin() as conn:
-        conn.execute(
-            store._insert_ignore(RUNS).values(
-                id=run_id,
-                kind="backfill",
-                started_at=now,
-                sources_fetched=0,
-                sources_failed=0,
-                articles_new=0,
-            )
-        )
         conn.execute(
             update(RUNS)
             .where(RUNS.c.id == run_id)

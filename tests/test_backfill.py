@@ -349,15 +349,7 @@ def test_a_window_before_what_was_judged_is_replayed_as_of_its_time(
     which becomes the development's first sighting; the repeat folds into it, and the reader
     who was mailed the swap already is not mailed it again."""
     s = storyfeeds
-    feed_server.set_feed("/live.xml", rss("Beta", [s.ITEM_SWAP_REPEAT]))
-    path = write_config(tmp_path, [{"name": "Beta", "url": feed_server.url("/live.xml")}])
-    config = load_config(path)
-    store = Store.open(db_env)
-    # The live run: ingest and detect; mail the swap.
-    from storywatch.ingest import ingest_once
-
-    ingest_once(config, store)
-    detect_storyline(config, s.STORYLINE, store)
+    _, config, store = _live_swap_then_its_archive(feed_server, tmp_path, db_env)
     (live,) = _developments(store)
     assert live.first_seen.date() == date(2025, 4, 14)
     from storywatch.digest import compose_digests
