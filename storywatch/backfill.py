@@ -430,6 +430,15 @@ def select_storylines(config: Config, storyline: str | None) -> list[str]:
     return [storyline] if storyline else ids
 
 
+def unasked_storylines(config: Config, owned: Sequence[str]) -> list[str]:
+    """The storylines a backfill owning ``owned`` was not run for: they read the articles it
+    stores, so it holds their window too, and a live run records it for them as of the time
+    (store_backfill.open_backfill). None when it owns none: a day run's driver holds them."""
+    if not owned:
+        return []
+    return [s.id for s in config.storylines if s.id not in owned]
+
+
 def backfill_collect(
     config: Config,
     store: Store,
@@ -445,7 +454,8 @@ def backfill_collect(
     chosen = select_sources(config, sources)
     report = BackfillReport(run_id=run_id, window=window)
     owned = select_storylines(config, None) if storylines is None else storylines
-    store_backfill.open_backfill(store, run_id, window.start, window.end, email, owned)
+    others = unasked_storylines(config, owned)
+    store_backfill.open_backfill(store, run_id, window.start, window.end, email, owned, others)
     try:
         report.sources = run_blocking(
             collect_window(chosen, window, config.ingest.fetch_limits(), store, run_id)

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from storywatch import store_backfill
-from storywatch.backfill import BackfillReport, Window, backfill_collect
+from storywatch.backfill import BackfillReport, Window, backfill_collect, unasked_storylines
 from storywatch.config import Config
 from storywatch.detection import (
     LIVE_WAIT_SECONDS,
@@ -113,13 +113,18 @@ def judge_stopped_backfills(
     reports = []
     for stopped in store_backfill.stopped_backfills(store, storyline_id):
         window = Window(stopped.start.date(), (stopped.end - timedelta(days=1)).date())
-        log.warning(
-            "%s: backfill %s (started %s) stopped before settling %s: finishing it",
-            storyline_id,
-            stopped.run_id,
-            f"{stopped.started_at:%Y-%m-%d %H:%M} UTC",
-            window,
-        )
+        started = f"{stopped.started_at:%Y-%m-%d %H:%M} UTC"
+        if stopped.asked:
+            log.warning(
+                "%s: backfill %s (started %s) stopped before settling %s: finishing it",
+                *(storyline_id, stopped.run_id, started, window),
+            )
+        else:
+            log.info(
+                "%s: backfill %s (started %s) for other storylines stored articles of %s: "
+                "judging them as of the time, recorded without mailing",
+                *(storyline_id, stopped.run_id, started, window),
+            )
         report = detect_window(
             config, storyline_id, store, window, stopped.run_id, LIVE_WAIT_SECONDS
         )
@@ -295,8 +300,12 @@ def open_backfill_configured(
     from storywatch.config import load_config
 
     window = Window.parse(since, until)
-    store = Store.open(load_config(config_path).database_url)
+    config = load_config(config_path)
+    others = unasked_storylines(config, storylines)
+    store = Store.open(config.database_url)
     try:
-        store_backfill.open_backfill(store, run_id, window.start, window.end, email, storylines)
+        store_backfill.open_backfill(
+            store, run_id, window.start, window.end, email, storylines, others
+        )
     finally:
         store.close()

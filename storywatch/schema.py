@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -101,7 +102,12 @@ class RunRow(Base):
 
 class BackfillStorylineRow(Base):
     """A storyline a backfill replays and settles. Until ``settled_at``, the window is the
-    backfill's for that storyline: live detection and live digests leave it alone."""
+    backfill's for that storyline: live detection and live digests leave it alone.
+
+    ``asked``: the backfill was run for this storyline (its --storyline, or none given). A
+    backfill for one storyline stores articles every storyline reads: the others get a row
+    with ``asked`` false, and the first live run after it judges the window for them as of
+    the time and records it without mailing (nobody asked for their past)."""
 
     __tablename__ = "backfill_storylines"
 
@@ -110,6 +116,7 @@ class BackfillStorylineRow(Base):
     )
     storyline: Mapped[str] = mapped_column(String(100), primary_key=True)
     settled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    asked: Mapped[bool] = mapped_column(Boolean, server_default=true())
 
 
 class FetchRow(Base):

@@ -57,10 +57,13 @@ def open_backfill(
     end: datetime,
     email: bool,
     storylines: Sequence[str],
+    others: Sequence[str] = (),
 ) -> None:
     """Record the backfill ``run_id`` as at work on [start, end) for ``storylines`` (its
     window is theirs until it settles it: ``in_backfill_window``). Again for a retried run:
-    at work again."""
+    at work again. ``others``: the storylines it was not run for, which read the articles it
+    stores too; it holds their window until it ends, then a live run judges it as of the
+    time and records it without mailing (``BackfillStorylineRow.asked``)."""
     now = utcnow()
     store.start_run(run_id, "backfill", now)  # ignored for a retry: the row is there
     with store.engine.begin() as conn:
@@ -71,11 +74,10 @@ def open_backfill(
                 window_start=start, window_end=end, email=email, heartbeat_at=now, released_at=None
             )
         )
-        if storylines:
-            conn.execute(
-                store._insert_ignore(BACKFILL_STORYLINES),
-                [{"run_id": run_id, "storyline": s} for s in storylines],
-            )
+        rows = [{"run_id": run_id, "storyline": s, "asked": True} for s in storylines]
+        rows += [{"run_id": run_id, "storyline": s, "asked": False} for s in others]
+        if rows:
+            conn.execute(store._insert_ignore(BACKFILL_STORYLINES), rows)
 
 
 @contextmanager
@@ -124,7 +126,8 @@ class StoppedBackfill:
     """A backfill that ended or went quiet without settling its window for a storyline."""
 
     run_id: str
-    email: bool
+    email: bool  # its --email, for a storyline it was run for (``asked``)
+    asked: bool
     started_at: datetime
     start: datetime  # its window, [start, end)
     end: datetime
@@ -135,7 +138,14 @@ def stopped_backfills(store: Store, storyline: str) -> list[StoppedBackfill]:
     work: released, or not heard from within ``store.BACKFILL_QUIET``. Oldest window first."""
     at_work = and_(RUNS.c.released_at.is_(None), RUNS.c.heartbeat_at > utcnow() - BACKFILL_QUIET)
     query = (
-        select(RUNS.c.id, RUNS.c.email, RUNS.c.started_at, RUNS.c.window_start, RUNS.c.window_end)
+        select(
+            RUNS.c.id,
+            RUNS.c.email,
+            BACKFILL_STORYLINES.c.asked,
+            RUNS.c.started_at,
+            RUNS.c.window_start,
+            RUNS.c.window_end,
+        )
         .join(BACKFILL_STORYLINES, BACKFILL_STORYLINES.c.run_id == RUNS.c.id)
         .where(
             BACKFILL_STORYLINES.c.storyline == storyline,
@@ -146,8 +156,8 @@ def stopped_backfills(store: Store, storyline: str) -> list[StoppedBackfill]:
     )
     with store.engine.connect() as conn:
         return [
-            StoppedBackfill(run_id, bool(email), started, start, end)
-            for run_id, email, started, start, end in conn.execute(query)
+            StoppedBackfill(run_id, bool(email and asked), bool(asked), started, start, end)
+            for run_id, email, asked, started, start, end in conn.execute(query)
         ]
 
 

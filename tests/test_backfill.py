@@ -708,3 +708,46 @@ def _digest_kinds(store: Store) -> list[str]:
 
     with store.engine.connect() as conn:
         return list(conn.scalars(select(DIGESTS.c.kind)))
+
+
+def test_a_backfill_for_one_storyline_leaves_the_others_news_judged_as_of_the_time(
+    feed_server: FeedServer, tmp_path: Path, db_env: str
+) -> None:
+    """``--storyline X`` stores articles every storyline reads. Another storyline does not
+    judge them as today's news: the backfill holds its window while it works, then the next
+    live run replays it as of the time and records it without mailing (nobody asked for that
+    storyline's past); with --email, only X's readers get a backfill digest."""
+    from storywatch.detection import detect_configured
+    from storywatch.digest import compose_digests
+
+    s = storyfeeds
+    path, _, store = _live_swap_then_its_archive(feed_server, tmp_path, db_env)
+    data = yaml.safe_load(path.read_text())
+    other = "desk-two"  # the same seed: it sees the same news
+    data["storylines"].append({"id": other, "title": "Desk two", "seed": "seeds/truce.md"})
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    config = load_config(path)
+    detect_storyline(config, other, store)  # the live swap repeat, for both storylines
+    assert len(compose_digests(config, store)) == 2  # ... mailed to both
+    window, run_id = Window.parse("2025-04-11", "2025-04-13"), new_run_id()
+    backfill_collect(config, store, window, run_id, email=True, storylines=[s.STORYLINE])
+    # At work for X: the other storyline leaves the window's articles alone.
+    assert detect_configured(str(path), other).assessed == 0
+    assert detect_window(config, s.STORYLINE, store, window, run_id).assessed == 3
+    settle_window(config, store, window, [s.STORYLINE], True, run_id)
+    store_backfill.release(store, run_id)
+    (stopped,) = store_backfill.stopped_backfills(store, other)
+    assert (stopped.run_id, stopped.asked, stopped.email) == (run_id, False, False)
+    report = detect_configured(str(path), other)
+    assert sorted(t for d in report.developments for t in d["types"]) == [
+        "meeting",
+        "prisoner_exchange",
+    ]
+    mine = [d for d in _developments(store) if d.storyline == other]
+    swap = next(d for d in mine if "prisoner_exchange" in d.types)
+    assert swap.first_seen.date() == date(2025, 4, 13)  # as of the time, not a 14 April fold
+    assert store_backfill.stopped_backfills(store, other) == []
+    assert detect_configured(str(path), other).assessed == 0  # once
+    assert compose_digests(config, store) == []  # nothing old goes out as today's news
+    kinds = _digest_kinds(store)
+    assert kinds.count("backfill") == 1  # X's readers only
