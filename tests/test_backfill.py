@@ -751,3 +751,41 @@ def test_a_backfill_for_one_storyline_leaves_the_others_news_judged_as_of_the_ti
     assert compose_digests(config, store) == []  # nothing old goes out as today's news
     kinds = _digest_kinds(store)
     assert kinds.count("backfill") == 1  # X's readers only
+
+
+def test_a_story_a_replay_dropped_comes_back_under_the_id_its_reader_was_mailed(
+    feed_server: FeedServer, tmp_path: Path, db_env: str
+) -> None:
+    """A replay deletes and re-detects its window's developments. When one places a mailed
+    article in no development (the user narrowed the seed), the development it was in is
+    retired, not forgotten: a later replay that makes it news again finds it under the id
+    the reader was mailed, so it is never mailed twice."""
+    from storywatch.digest import compose_digests
+
+    s = storyfeeds
+    path, config, store = _live_swap_then_its_archive(feed_server, tmp_path, db_env)
+    assert len(compose_digests(config, store)) == 1  # the swap, from its 14 April repeat
+    (mailed,) = _developments(store)
+    seed = tmp_path / "seeds" / "truce.md"
+    original = seed.read_text(encoding="utf-8")
+    # The user narrows the storyline to meetings: the swap is no development of it now.
+    seed.write_text(original.replace("topics:", "types: [meeting]\ntopics:", 1))
+    first = Window.parse("2025-04-11", "2025-04-13")
+    config = load_config(path)
+    backfill_collect(config, store, first, (run := new_run_id()))
+    detect_window(config, s.STORYLINE, store, first, run)
+    settle_window(config, store, first, [s.STORYLINE], False, run)
+    assert not [d for d in _developments(store) if "prisoner_exchange" in d.types]
+    seed.write_text(original)  # the seed as it was: the swap is news again
+    feed_server.set_feed(
+        "/live.xml",
+        rss("Beta", [s.ITEM_SWAP_REPEAT, s.ITEM_SWAP, s.ITEM_TALKS, s.ITEM_PHONE]),
+    )
+    earlier = Window.parse("2025-04-02", "2025-04-02")
+    config = load_config(path)
+    backfill_collect(config, store, earlier, (run := new_run_id()))
+    detect_window(config, s.STORYLINE, store, earlier, run)  # replays from 2 April on
+    settle_window(config, store, earlier, [s.STORYLINE], False, run)
+    (swap,) = [d for d in _developments(store) if "prisoner_exchange" in d.types]
+    assert swap.id == mailed.id and swap.first_seen.date() == date(2025, 4, 13)
+    assert compose_digests(config, store) == []  # the swap is the reader's already
