@@ -66,6 +66,8 @@ class _Route:
     last_modified: int | None = None  # epoch seconds
     bare_304: bool = False  # a 304 without ETag / Last-Modified
     stall: float = 0.0
+    meet: int = 0  # hold each request until this many for the path were in flight at once
+    meet_timeout: float = 0.0
     status: int | None = None
     status_times: int | None = None  # None: always; N: that many times, then the body
     body_status: int = 200  # the status sent with the body (set_raw)
@@ -218,6 +220,12 @@ class FeedServer:
         """Sleep before sending any header, then serve the path's feed."""
         self._update(path, stall=seconds)
 
+    def set_meet(self, path: str, requests: int, timeout: float) -> None:
+        """Hold every request for ``path`` until ``requests`` of them have been in flight at
+        the same time (or ``timeout`` seconds pass), then serve it: clients that must overlap
+        do, however late the second one starts on a loaded machine."""
+        self._update(path, meet=requests, meet_timeout=timeout)
+
     def set_trickle(self, path: str, interval: float, body: bytes = SAMPLE_RSS) -> None:
         """Send headers at once, then the body one byte every ``interval`` seconds."""
         headers = {"Content-Type": "application/rss+xml"}
@@ -266,6 +274,15 @@ class FeedServer:
             for key in (f"path:{request.path}", f"host:{request.host}", "total"):
                 self._active[key] -= 1
 
+    def _await_peak(self, path: str, route: _Route, release: threading.Event) -> bool:
+        """Wait for ``route.meet`` requests to ``path`` in flight together; True when the
+        test ended meanwhile."""
+        deadline = time.monotonic() + route.meet_timeout
+        while self.peak(path) < route.meet and time.monotonic() < deadline:
+            if release.wait(0.05):
+                return True
+        return False
+
     def _take_failure(self, route: _Route) -> int | None:
         """The status to fail with this time, counting down ``times``."""
         with self._lock:
@@ -313,6 +330,8 @@ class _FeedHandler(BaseHTTPRequestHandler):
         if route is None:
             self._send_simple(404, b"no such feed\n")
             return
+        if route.meet and self.feed_server._await_peak(self.path, route, release):
+            return  # the test is over
         if route.stall and release.wait(route.stall):
             return  # the test is over: drop the connection without an answer
         failure = self.feed_server._take_failure(route)

@@ -28,7 +28,7 @@ from tests.test_task_runners import ITEMS, SOURCES, twenty_sources
 pytestmark = [pytest.mark.prefect, pytest.mark.postgres]
 
 RECIPIENTS = ["desk@example.org", "editor@example.org"]
-STALL = 3.0  # seconds every feed waits before answering: the two runs' fetches overlap
+MEET = 40.0  # longest a feed request waits for the other run's request for it (see set_meet)
 
 
 def start_run(config: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -46,14 +46,14 @@ def test_two_concurrent_runs_store_detect_and_mail_everything_once(
     tmp_path: Path, feed_server: FeedServer, postgres_url: str, prefect_api_url: str
 ) -> None:
     config = twenty_sources(
-        tmp_path, feed_server, timeout=30, connect_timeout=5, read_timeout=10, per_host=10
+        tmp_path, feed_server, timeout=90, connect_timeout=5, read_timeout=60, per_host=10
     )
     data = yaml.safe_load(config.read_text())
     data["digest"]["to"] = RECIPIENTS
     config.write_text(yaml.safe_dump(data, sort_keys=False))
     paths = ["/a.xml", "/b.xml", *(f"/s{n}.xml" for n in range(SOURCES - 2))]
     for path in paths:
-        feed_server.set_stall(path, STALL)
+        feed_server.set_meet(path, 2, MEET)  # the two runs overlap
 
     with SmtpServer() as smtp:
         env = {k: v for k, v in os.environ.items() if not k.startswith("STORYWATCH_")}
@@ -96,11 +96,11 @@ def test_two_prefect_workers_on_one_pool_store_detect_and_mail_once(
     from tests.test_deploy import DEPLOY, PREFECT, _read_deployments
 
     config = twenty_sources(
-        tmp_path, feed_server, timeout=30, connect_timeout=5, read_timeout=10, per_host=10
+        tmp_path, feed_server, timeout=90, connect_timeout=5, read_timeout=60, per_host=10
     )
     paths = ["/a.xml", "/b.xml", *(f"/s{n}.xml" for n in range(SOURCES - 2))]
     for path in paths:
-        feed_server.set_stall(path, STALL)
+        feed_server.set_meet(path, 2, MEET)  # the two runs overlap
     workdir = tmp_path / "worker"
     workdir.mkdir()
     with SmtpServer() as smtp:
