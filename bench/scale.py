@@ -4,6 +4,9 @@ the ingest flow run against a local Prefect server with each task runner in turn
   default     the flow's own runner, the usual one fetch-and-store task
   threads     the flow's own runner, the sources in 2 chunks: 2 tasks side by side in threads
   dask        task_runner: dask, a LocalCluster of 2 worker processes started for the run
+              (forked from a preloaded forkserver, started cold as in a fresh process)
+  dask-spawn  dask, its 2 worker processes spawned instead, each importing everything itself
+              (the runner before the forkserver: an A/B pair with dask in one pass)
   dask-warm   task_runner: dask at dask_address: a LocalCluster of 2 workers already running
 
 Each run starts on a fresh SQLite database. Printed per run: flow wall time, entries stored per
@@ -12,6 +15,7 @@ flow's process and, through a Dask worker preload, in each worker: bench/scaleti
 the Prefect overhead share = (flow wall time - library time) / flow wall time. Target: <= 10%.
 
     python bench/scale.py [--feeds 2000] [--items 20] [--runs default,threads,dask,dask-warm]
+    python bench/scale.py --runs default,dask-spawn,dask,dask-spawn,dask
 
 Not a test: figures go to bench/RESULTS.md by hand, with the machine, its load and the date.
 """
@@ -27,6 +31,8 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -45,6 +51,7 @@ RUNS = {
     "default": {},
     "threads": {"chunks": 2},
     "dask": {"task_runner": "dask", "dask_workers": 2},
+    "dask-spawn": {"task_runner": "dask", "dask_workers": 2},  # + workers spawned
     "dask-warm": {"task_runner": "dask"},  # + dask_address of the bench's own LocalCluster
 }
 
@@ -72,9 +79,10 @@ def run_once(name: str, config: Path, work: Path, settings: dict[str, Any]) -> d
     os.environ["STORYWATCH_DATABASE_URL"] = f"sqlite:///{database}"
     timing = os.environ[TIMING]  # one file for every run and process; runs are told by time
     before = load()
-    start = time.time()
-    report = asyncio.run(ingest(str(config)))
-    end = time.time()
+    with worker_start(name):
+        start = time.time()
+        report = asyncio.run(ingest(str(config)))
+        end = time.time()
     wall = end - start
     library = scaletiming.library_seconds(timing, start, end)
     overhead = (wall - library) / wall
@@ -86,6 +94,38 @@ def run_once(name: str, config: Path, work: Path, settings: dict[str, Any]) -> d
         flush=True,
     )
     return {"wall": wall, "library": library, "overhead": overhead}
+
+
+@contextmanager
+def worker_start(name: str) -> Iterator[None]:
+    """For a run that starts its own LocalCluster: no forkserver running yet, as in a fresh
+    `storywatch run` process (this one's may be warm from an earlier run or the parse pool);
+    for dask-spawn, the runner spawning each worker process instead."""
+    if name not in ("dask", "dask-spawn"):
+        yield
+        return
+    import multiprocessing.forkserver
+    import threading
+
+    from flows import task_runners
+
+    for thread in threading.enumerate():
+        if thread.name == "storywatch-dask-close":  # the last run's workers, closing
+            thread.join()
+    multiprocessing.forkserver._forkserver._stop()  # type: ignore[attr-defined]
+    made = task_runners.dask_runner
+
+    def spawning(settings: Any) -> Any:
+        runner = made(settings)
+        runner.start_method = "spawn"
+        return runner
+
+    if name == "dask-spawn":
+        task_runners.dask_runner = spawning  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        task_runners.dask_runner = made  # type: ignore[assignment]
 
 
 def main() -> None:
@@ -127,6 +167,9 @@ def main() -> None:
     cluster = None
     try:
         import flows  # noqa: F401  (storywatch's Prefect defaults)
+
+        if any(name.startswith("dask") for name in runs):
+            import distributed  # noqa: F401  (imported once, not in whichever Dask run is first)
 
         scaletiming.install()
         with ingest_bench.serve_folder(feeds, port=8766) as base_url:

@@ -16,7 +16,10 @@ library; the library's log records come back with the result and are logged in t
 
 A LocalCluster starts in the background as the runner is entered, while the flow plans its
 fetches and Prefect creates the task runs; it closes in the background after the run (the
-process waits for that close before it exits).
+process waits for that close before it exits). Its worker processes fork from a forkserver
+that has imported distributed and the library once (``WORKER_MODULES``), instead of each being
+spawned and importing them itself, the library on its first task: on 2 cores that start took
+2-3 s of the run's critical path, competing for the cores with the flow (bench/RESULTS.md).
 
 Tasks on Dask workers get their database URL as a parameter and read the config file at its
 path: on other machines, both must be reachable under the same names, and storywatch installed.
@@ -29,11 +32,13 @@ import contextvars
 import copy
 import functools
 import logging
+import multiprocessing
+import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
-from typing import Any, Self, TypeVar
+from typing import Any, Literal, Self, TypeVar
 from uuid import uuid4
 
 from prefect import Task
@@ -44,7 +49,16 @@ from storywatch.chunks import LOGGER, run_in_worker
 from storywatch.config import IngestSettings
 
 R = TypeVar("R")
+StartMethod = Literal["forkserver", "spawn"]
 
+# What a worker runs a stage's task function with (never Prefect): preloaded by the forkserver.
+WORKER_MODULES = (
+    "distributed",
+    "storywatch.chunks",
+    "storywatch.ingest",
+    "storywatch.store",
+    "storywatch.detection",
+)
 
 log = logging.getLogger(__name__)
 
@@ -90,23 +104,62 @@ def without_worker_profiler() -> None:
     dask.config.set({"distributed.worker.profile.enabled": False})
 
 
+def start_local_cluster(cluster_kwargs: dict[str, Any], start_method: StartMethod) -> Any:
+    """A LocalCluster, its worker processes (if any) started by ``start_method``."""
+    import dask
+    from distributed import LocalCluster
+
+    without_worker_profiler()
+    forked = (
+        start_method == "forkserver"
+        and cluster_kwargs.get("processes", True)
+        and "forkserver" in multiprocessing.get_all_start_methods()
+    )
+    if not forked:
+        return LocalCluster(**cluster_kwargs)
+    # The workers start inside LocalCluster(): the setting need not outlive it (a worker its
+    # nanny restarts later is spawned, as by default).
+    with dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"}):
+        preload_forkserver()
+        return LocalCluster(**{"env": dict(os.environ), **cluster_kwargs})
+
+
+def preload_forkserver() -> None:
+    """Have the forkserver (one per process, started with the first process it forks) import
+    ``WORKER_MODULES`` once: each worker forks from it with them loaded. Forking from a
+    single-threaded server is safe, unlike forking this process (Prefect's threads hold locks).
+
+    A server already running (an earlier cluster's, or the library's parse pool's) keeps its
+    preload, and its environment from its start: so ``start_local_cluster`` passes the current
+    environment to the workers (Dask's nanny sets it), though a variable removed since stays."""
+    from distributed.utils import get_mp_context
+
+    get_mp_context()  # sets distributed's own preload list, once: this one replaces it
+    multiprocessing.get_context("forkserver").set_forkserver_preload(list(WORKER_MODULES))
+
+
 class ClusterTaskRunner(TaskRunner[PrefectConcurrentFuture[Any]]):
     """Prefect's task engine in the flow's event loop, each task's function on a Dask worker.
 
     ``address``: a running scheduler; else ``cluster_kwargs`` for a LocalCluster of its own,
-    started when the runner is entered and closed after it."""
+    started when the runner is entered and closed after it, its worker processes forked from
+    a preloaded forkserver (``start_method`` "spawn": each started from scratch, Dask's way)."""
 
     def __init__(
-        self, address: str | None = None, cluster_kwargs: dict[str, Any] | None = None
+        self,
+        address: str | None = None,
+        cluster_kwargs: dict[str, Any] | None = None,
+        start_method: StartMethod = "forkserver",
     ) -> None:
         super().__init__()
         self.address = address
         self.cluster_kwargs = dict(cluster_kwargs or {})
+        self.start_method: StartMethod = start_method
         self._client: Future[Any] = Future()
         self._on_cluster: dict[Task[..., Any], Task[..., Any]] = {}
 
     def duplicate(self) -> Self:
-        return type(self)(self.address, self.cluster_kwargs)
+        return type(self)(self.address, self.cluster_kwargs, self.start_method)
 
     def __enter__(self) -> Self:
         super().__enter__()
@@ -121,14 +174,13 @@ class ClusterTaskRunner(TaskRunner[PrefectConcurrentFuture[Any]]):
             super().__exit__(*exc_info)
 
     def _connect(self) -> None:
-        from distributed import Client, LocalCluster
+        from distributed import Client
 
         try:
             if self.address:
                 self._client.set_result(Client(self.address, set_as_default=False))
                 return
-            without_worker_profiler()
-            cluster = LocalCluster(**self.cluster_kwargs)
+            cluster = start_local_cluster(self.cluster_kwargs, self.start_method)
             try:
                 client = Client(cluster, set_as_default=False)
             except BaseException:

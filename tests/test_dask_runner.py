@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import pickle
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,34 @@ def test_a_task_on_a_worker_process_retries_logs_into_its_run_and_needs_no_prefe
         ("flaky", 2, "COMPLETED")
     ]
     assert sum(m.startswith("attempt in process") for m in messages) == 2
+
+
+@pytest.mark.timeout(180)
+def test_local_cluster_workers_fork_from_a_preloaded_server_with_the_current_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pytest.importorskip("distributed", reason="the dask extra: pip install -e '.[dask]'")
+    from flows.task_runners import ClusterTaskRunner
+
+    def worker_start(variable: str) -> tuple[int, bool, str | None]:  # by value, as above
+        import os
+        import sys
+
+        return os.getppid(), "storywatch.ingest" in sys.modules, os.environ.get(variable)
+
+    # Any free port: the first cluster may still be closing (in the background) as the next starts.
+    workers = {"n_workers": 2, "threads_per_worker": 1, "dashboard_address": ":0"}
+    seen = []
+    for value in ("first", "second"):  # the second cluster's workers fork from the same server
+        monkeypatch.setenv("STORYWATCH_TEST_MARK", value)
+        with ClusterTaskRunner(cluster_kwargs=workers) as runner:
+            seen.append(list(runner.client().run(worker_start, "STORYWATCH_TEST_MARK").values()))
+    parents = {parent for cluster in seen for parent, _, _ in cluster}
+    # Forked by one forkserver process, not spawned by this one (whose nannies start them)...
+    assert len(parents) == 1 and os.getpid() not in parents
+    # ...which had imported the library before any task ran, and each cluster's workers see
+    # this process's environment as it was when that cluster started, not the server's.
+    assert seen == [[(*parents, True, "first")] * 2, [(*parents, True, "second")] * 2]
 
 
 async def _task_runs_and_logs(flow_run_id: Any) -> tuple[list[Any], list[str]]:
