@@ -38,7 +38,6 @@ def prefect_yaml_deployments() -> dict[str, dict[str, Any]]:
 
 
 def test_prefect_yaml_declares_every_deployment_on_the_process_pool() -> None:
-    from storywatch.config import load_config
 
     deployments = prefect_yaml_deployments()
     assert set(deployments) == {
@@ -52,11 +51,8 @@ def test_prefect_yaml_declares_every_deployment_on_the_process_pool() -> None:
         assert deployment["parameters"]["config_path"] == "{{ $STORYWATCH_CONFIG }}"
         assert deployment["concurrency_limit"]["limit"] == 1
     ingest = deployments["ingest"]
-    repo_config = load_config(PROJECT / "sources.yaml")  # the interval is kept in step by hand
-    assert ingest["schedules"] == [{"interval": repo_config.ingest.every_minutes * 60}]
     assert ingest["concurrency_limit"]["collision_strategy"] == "CANCEL_NEW"
     digest = deployments["ukraine-peace-talks"]
-    assert digest["schedules"] == [{"cron": "0 7 * * *", "timezone": "Europe/Kyiv"}]
     assert digest["parameters"]["storylines"] == ["ukraine-peace-talks"]
     assert deployments["storywatch-backfill"]["concurrency_limit"]["collision_strategy"] == (
         "ENQUEUE"
@@ -166,6 +162,36 @@ async def _flow_run_state(flow_run_id: Any) -> Any:
 
     async with get_client() as client:
         return (await client.read_flow_run(flow_run_id)).state
+
+
+def test_prefect_yaml_schedules_what_serve_would_from_the_shipped_sources_yaml() -> None:
+    """prefect.yaml is static, kept in step with sources.yaml by hand: the same scheduled
+    deployments, intervals, crons and time zones as `storywatch serve` derives from it."""
+    from flows.serve import build_deployments
+    from storywatch.config import load_config
+
+    def served(schedule: Any) -> tuple[Any, ...]:
+        if getattr(schedule, "interval", None) is not None:
+            return ("interval", int(schedule.interval.total_seconds()))
+        return ("cron", schedule.cron, schedule.timezone)
+
+    def declared(schedule: dict[str, Any]) -> tuple[Any, ...]:
+        if "interval" in schedule:
+            return ("interval", schedule["interval"])
+        return ("cron", schedule["cron"], schedule["timezone"])
+
+    from_serve = {
+        d.name: [served(s.schedule) for s in d.schedules]
+        for d in build_deployments(load_config(PROJECT / "sources.yaml"))
+        if d.schedules
+    }
+    from_yaml = {
+        name: [declared(s) for s in d["schedules"]]
+        for name, d in prefect_yaml_deployments().items()
+        if d.get("schedules")
+    }
+    assert from_yaml == from_serve
+    assert from_yaml["ukraine-peace-talks"] == [("cron", "0 7 * * *", "Europe/Kyiv")]
 
 
 # -- docker-compose.yml: structure only (no Docker here) --------------------------------------
