@@ -15,6 +15,7 @@ The failures, drawn as a tree with their kinds, are in ``storywatch.fetch_errors
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import select
 import socket
@@ -507,13 +508,15 @@ def fetch_sources(requests: Sequence[FetchRequest], limits: FetchLimits) -> list
 def run_blocking(coroutine: Coroutine[Any, Any, T]) -> T:
     """Run ``coroutine`` to the end from synchronous code, even code called inside a running
     event loop (where asyncio.run refuses to start): then on a helper thread's own loop (this
-    blocks the caller's loop, as any sync call would)."""
+    blocks the caller's loop, as any sync call would), in the caller's context: Prefect finds
+    its flow or task run there, so the fetch log lines land in that run."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         return asyncio.run(coroutine)
+    context = contextvars.copy_context()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="storywatch-loop") as pool:
-        return pool.submit(asyncio.run, coroutine).result()
+        return pool.submit(context.run, asyncio.run, coroutine).result()
 
 
 class _ReadableCheckStream(httpcore.AsyncNetworkStream):

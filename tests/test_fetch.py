@@ -547,3 +547,23 @@ def test_a_kept_alive_connection_closed_by_the_server_is_not_reused() -> None:
         assert len(accepted) == 2  # the dead connection was dropped, a new one opened
     finally:
         listener.close()
+
+
+def test_run_blocking_inside_a_running_loop_keeps_the_callers_context() -> None:
+    """Called from code inside an event loop (a Prefect task), the coroutine runs on a helper
+    thread's loop, but in the caller's context: Prefect's run context is a context variable,
+    and without it the fetch log lines leave the run ("without a flow run id")."""
+    import contextvars
+
+    from storywatch.fetch import run_blocking
+
+    marker: contextvars.ContextVar[str] = contextvars.ContextVar("marker", default="lost")
+
+    async def read_marker() -> str:
+        return marker.get()
+
+    async def caller() -> str:
+        marker.set("the caller's run")
+        return run_blocking(read_marker())
+
+    assert asyncio.run(caller()) == "the caller's run"
