@@ -109,21 +109,21 @@ def judge_stopped_backfills(
     """Finish what stopped backfills left: a backfill that died or failed owns its window
     until it settles it, so live detection and digests leave the window alone; this replays
     the window as of the time, as the backfill would have, and settles it as it would have
-    (its --email: one digest marked as a backfill; without: recorded, not mailed)."""
+    (its --email: one digest marked as a backfill; without: recorded, not mailed). A window a
+    backfill held for a storyline it was not run for is judged the same way and recorded."""
     reports = []
     for stopped in store_backfill.stopped_backfills(store, storyline_id):
         window = Window(stopped.start.date(), (stopped.end - timedelta(days=1)).date())
-        started = f"{stopped.started_at:%Y-%m-%d %H:%M} UTC"
+        what = (storyline_id, stopped.run_id, f"{stopped.started_at:%Y-%m-%d %H:%M} UTC", window)
         if stopped.asked:
             log.warning(
-                "%s: backfill %s (started %s) stopped before settling %s: finishing it",
-                *(storyline_id, stopped.run_id, started, window),
+                "%s: backfill %s (started %s) stopped before settling %s: finishing it", *what
             )
         else:
             log.info(
                 "%s: backfill %s (started %s) for other storylines stored articles of %s: "
                 "judging them as of the time, recorded without mailing",
-                *(storyline_id, stopped.run_id, started, window),
+                *what,
             )
         report = detect_window(
             config, storyline_id, store, window, stopped.run_id, LIVE_WAIT_SECONDS

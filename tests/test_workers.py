@@ -11,6 +11,7 @@ import asyncio
 import os
 import re
 import subprocess
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -60,13 +61,16 @@ def test_two_concurrent_runs_store_detect_and_mail_everything_once(
         env |= {"PREFECT_API_URL": prefect_api_url, "STORYWATCH_DATABASE_URL": postgres_url}
         env |= smtp.env()
         logs = [tmp_path / f"worker{n}.log" for n in (1, 2)]
+        started = time.monotonic()
         workers = [start_run(config, env, log) for log in logs]
         codes = [worker.wait(timeout=150) for worker in workers]
         assert codes == [0, 0], "\n".join(log.read_text()[-3000:] for log in logs)
         received = list(smtp.received)
 
     # Both runs fetched every feed, and at the same time (each feed had both in flight).
-    assert {p: len(feed_server.requests_to(p)) for p in paths} == dict.fromkeys(paths, 2)
+    assert {p: len(feed_server.requests_to(p)) for p in paths} == dict.fromkeys(paths, 2), [
+        (round(r.time - started, 2), r.headers) for r in feed_server.requests_to("/b.xml")
+    ]
     assert max(feed_server.peak(p) for p in paths) == 2
     store = Store.open(postgres_url)
     try:
