@@ -313,9 +313,17 @@ class Store:
         self, records: Sequence[FetchRecord], source_ids: dict[str, int], run_id: str | None
     ) -> list[list[int]]:
         """Several sources in one transaction (a group commit: one commit costs more than a
-        source's writes); per record, the ids of the articles that were new."""
+        source's writes); per record, the ids of the articles that were new.
+
+        Written in source order, whatever order the fetches finished in: two runs storing the
+        same feeds at once then take their row locks in the same order, where opposite orders
+        deadlocked on PostgreSQL."""
+        saved: list[list[int]] = [[] for _ in records]
+        by_source = sorted(range(len(records)), key=lambda i: source_ids[records[i].result.source])
         with self.engine.begin() as conn:
-            return [self._save(conn, record, source_ids, run_id) for record in records]
+            for i in by_source:
+                saved[i] = self._save(conn, records[i], source_ids, run_id)
+        return saved
 
     def _save(
         self, conn: Connection, record: FetchRecord, source_ids: dict[str, int], run_id: str | None

@@ -207,3 +207,43 @@ def timezone_plus(hours: int):  # type: ignore[no-untyped-def]
     from datetime import timezone
 
     return timezone(timedelta(hours=hours))
+
+
+def test_two_writers_group_committing_the_same_sources_in_opposite_orders_never_deadlock(
+    postgres_url: str,
+) -> None:
+    """Two runs store the same feeds at once, each committing the sources in the order its
+    fetches finished. Locks taken in opposite orders deadlocked on PostgreSQL (one writer's
+    task failed and was retried, refetching everything); the store takes them in one order."""
+    store, ids = open_with_sources(postgres_url, "X", "Y")
+    failures: list[BaseException] = []
+
+    def records(round_: int) -> list[FetchRecord]:
+        return [
+            FetchRecord(
+                fetched(name),
+                [article(name, f"https://{name}.test/{round_}/{n}") for n in range(300)],
+            )
+            for name in ("X", "Y")
+        ]
+
+    def write(batch: list[FetchRecord], start: threading.Barrier) -> None:
+        start.wait()
+        try:
+            store.save_fetches(batch, ids, None)
+        except BaseException as exc:  # collected and asserted below
+            failures.append(exc)
+
+    for round_ in range(15):
+        start = threading.Barrier(2)
+        batch = records(round_)
+        writers = [
+            threading.Thread(target=write, args=(batch, start)),
+            threading.Thread(target=write, args=(batch[::-1], start)),
+        ]
+        for writer in writers:
+            writer.start()
+        for writer in writers:
+            writer.join(60)
+    store.close()
+    assert failures == []
