@@ -297,6 +297,11 @@ class Config(_Strict):
         return Path(os.environ.get("STORYWATCH_OUTBOX") or self.base_dir / "outbox")
 
 
+# libyaml's safe loader when PyYAML has it: the pure-Python one took 0.42 s of a 0.49 s load of
+# a 2,000-source file, paid by every flow and task that opens the config.
+_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def resolve_config_path(given: str | Path | None) -> Path:
     """--config, then $STORYWATCH_CONFIG, then ./sources.yaml."""
     return Path(given or os.environ.get("STORYWATCH_CONFIG") or DEFAULT_CONFIG_NAME)
@@ -313,8 +318,8 @@ def load_config(path: str | Path | None = None) -> Config:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([ConfigProblem(name, None, f"cannot read config: {exc}")]) from None
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        root = yaml.compose(text, Loader=_YAML_LOADER)
+        data = yaml.load(text, Loader=_YAML_LOADER)  # a safe loader, C or Python
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
