@@ -1,7 +1,7 @@
 """Config loading at scale: `load_config` on a generated sources.yaml of 2,000 sources, with
-PyYAML's libyaml-backed CSafeLoader (what storywatch uses when PyYAML was built with it) and, in the same
-process as a baseline, PyYAML's pure-Python safe loader. Every flow, task and CLI command that
-opens the config pays this.
+PyYAML's libyaml-backed CSafeLoader (what storywatch uses when PyYAML was built with it) and,
+in the same process as a baseline, PyYAML's pure-Python SafeLoader. Every flow, task and CLI
+command that opens the config pays this.
 
     python bench/config_load.py [--sources 2000] [--repeat 5]
 
