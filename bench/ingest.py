@@ -260,7 +260,7 @@ def main() -> None:
         for attempt in range(3):
             os.environ["STORYWATCH_DATABASE_URL"] = f"sqlite:///{work / f'bench{attempt}.db'}"
             t = time.perf_counter()
-            report = asyncio.run(ingest(str(config)))
+            report = asyncio.run(ingest(str(config))).unquote()
             colds.append(time.perf_counter() - t)
         cold = sorted(colds)[1]
         print(
@@ -271,7 +271,7 @@ def main() -> None:
         print(f"ratio cold / bare default parse: {cold / bare:.2f} (target <= 0.5)")
 
         t = time.perf_counter()
-        report = asyncio.run(ingest(str(config)))
+        report = asyncio.run(ingest(str(config))).unquote()
         warm = time.perf_counter() - t
         statuses = {s.status for s in report.sources}
         print(

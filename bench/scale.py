@@ -81,7 +81,7 @@ def run_once(name: str, config: Path, work: Path, settings: dict[str, Any]) -> d
     before = load()
     with worker_start(name):
         start = time.time()
-        report = asyncio.run(ingest(str(config)))
+        report = asyncio.run(ingest(str(config))).unquote()
         end = time.time()
     wall = end - start
     library = scaletiming.library_seconds(timing, start, end)
@@ -93,6 +93,10 @@ def run_once(name: str, config: Path, work: Path, settings: dict[str, Any]) -> d
         f"({report.failed} failed; before: {before}; after: {load()})",
         flush=True,
     )
+    where = ", ".join(
+        f"{at:.2f} s +{length:.2f}" for at, length in scaletiming.gaps(timing, start, end)
+    )
+    print(f"{'':9s}  overhead at (from flow start): {where}", flush=True)
     return {"wall": wall, "library": library, "overhead": overhead}
 
 

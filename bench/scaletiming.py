@@ -92,8 +92,8 @@ def dask_setup(worker: Any = None) -> None:
     install_store()
 
 
-def library_seconds(path: str, since: float, until: float) -> float:
-    """Wall time covered by at least one library call (overlapping calls counted once)."""
+def library_spans(path: str, since: float, until: float) -> list[tuple[float, float]]:
+    """The library calls' wall-clock spans within [since, until], merged where they overlap."""
     spans = []
     if os.path.exists(path):
         with open(path, encoding="ascii") as lines:
@@ -101,10 +101,28 @@ def library_seconds(path: str, since: float, until: float) -> float:
                 start, end = map(float, line.split())
                 if end >= since and start <= until:
                     spans.append((max(start, since), min(end, until)))
-    covered, reach = 0.0, float("-inf")
+    merged: list[tuple[float, float]] = []
     for start, end in sorted(spans):
-        if end <= reach:
-            continue
-        covered += end - max(start, reach)
-        reach = end
-    return covered
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def library_seconds(path: str, since: float, until: float) -> float:
+    """Wall time covered by at least one library call (overlapping calls counted once)."""
+    return sum(end - start for start, end in library_spans(path, since, until))
+
+
+def gaps(
+    path: str, since: float, until: float, shortest: float = 0.05
+) -> list[tuple[float, float]]:
+    """Where no library call ran (the overhead), as (start, length) from ``since``: the gaps
+    of at least ``shortest`` seconds."""
+    found, reach = [], since
+    for start, end in [*library_spans(path, since, until), (until, until)]:
+        if start - reach >= shortest:
+            found.append((reach - since, start - reach))
+        reach = max(reach, end)
+    return found

@@ -13,6 +13,7 @@ from __future__ import annotations
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE
 from prefect.runtime import flow_run
+from prefect.utilities.annotations import quote
 
 from flows.detect import detect_steps
 from flows.digest import digest_steps
@@ -20,7 +21,7 @@ from flows.ingest import ingest_steps
 from flows.task_runners import stage_runner
 from storywatch.config import Config, load_config
 from storywatch.digest import immediate_storylines
-from storywatch.ingest import ClusterReport, IngestReport, cluster_new_articles, new_run_id
+from storywatch.ingest import ClusterReport, cluster_new_articles, new_run_id
 from storywatch.store import Store
 
 
@@ -30,9 +31,12 @@ def cluster_articles(database_url: str) -> ClusterReport:
 
 
 @flow(name="run", log_prints=False)
-async def run(config_path: str, kind: str = "run", send_email: bool = True) -> IngestReport:
+async def run(
+    config_path: str, kind: str = "run", send_email: bool = True
+) -> quote:  # an IngestReport, quoted
     """Ingest every enabled source, fold near-duplicates, detect new developments, and mail
-    the immediate-mode storylines' digests (unless ``send_email`` is False)."""
+    the immediate-mode storylines' digests (unless ``send_email`` is False). The ingest report
+    comes quoted, as from the ingest flow (flows/ingest.py)."""
     run_id = flow_run.get_id() or new_run_id()
     config = load_config(config_path)
     with stage_runner(
@@ -43,7 +47,7 @@ async def run(config_path: str, kind: str = "run", send_email: bool = True) -> I
         await detect_steps(config_path, config, run_id, runner)
     if send_email:
         await digest_stage(config_path, config, run_id)
-    return report
+    return quote(report)
 
 
 async def digest_stage(config_path: str, config: Config, run_id: str) -> None:

@@ -38,12 +38,13 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
-from typing import Any, Literal, Self, TypeVar
+from typing import Any, Literal, Self, TypeVar, cast
 from uuid import uuid4
 
 from prefect import Task
 from prefect.futures import PrefectConcurrentFuture, PrefectFuture
 from prefect.task_runners import TaskRunner
+from prefect.utilities.annotations import quote
 
 from storywatch.chunks import LOGGER, run_in_worker
 from storywatch.config import IngestSettings
@@ -283,6 +284,13 @@ def _resolve(future: Future[Any], context: contextvars.Context, run: Any) -> Non
         future.set_result(context.run(asyncio.run, run))
     except BaseException as exc:
         future.set_exception(exc)
+
+
+def quoted(value: R) -> R:
+    """``value`` in Prefect's ``quote``, for a task parameter: the task gets it unwrapped, and
+    Prefect does not search it for futures item by item (about 50 us an item, twice per task).
+    Typed as the value, as the task sees it."""
+    return cast(R, quote(value))
 
 
 def submit(task: Task[..., R], runner: TaskRunner[Any] | None, **parameters: Any) -> Any:

@@ -165,7 +165,8 @@ def _run_pipeline_flow(config: Config, kind: str, send_email: bool = True) -> In
     from flows.run import run  # Prefect loads here, only for commands that orchestrate
 
     _setup_logging(logging.getLogger("storywatch").level)
-    return asyncio.run(run(str(config.path.resolve()), kind=kind, send_email=send_email))
+    flow_run = run(str(config.path.resolve()), kind=kind, send_email=send_email)
+    return asyncio.run(flow_run).unquote()
 
 
 def _use_local_prefect_server() -> None:

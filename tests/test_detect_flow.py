@@ -83,7 +83,7 @@ def test_run_flow_clusters_detects_and_lists_new_developments_in_an_artifact(
     finally:
         store.close()
 
-    second = asyncio.run(ingest(str(config)))  # 304s: nothing new, nothing alerted again
+    second = asyncio.run(ingest(str(config))).unquote()  # 304s: nothing new, nothing alerted again
     assert second.new_articles == 0
 
 

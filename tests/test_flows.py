@@ -36,7 +36,7 @@ def test_ingest_flow_stores_entries_and_publishes_a_summary_artifact(
 
     state = asyncio.run(ingest(str(config), return_state=True))
     assert state.is_completed()
-    report = await_result(state)
+    report = await_result(state).unquote()  # quoted: Prefect does not search it
     assert (report.fetched, report.failed, report.new_articles) == (1, 1, 4)
     assert report.run_id == str(state.state_details.flow_run_id)
 
@@ -52,7 +52,7 @@ def test_ingest_flow_stores_entries_and_publishes_a_summary_artifact(
     assert artifact.type == "table"
     assert "Broken" in str(artifact.data) and "Alpha" in str(artifact.data)
 
-    second = asyncio.run(ingest(str(config)))
+    second = asyncio.run(ingest(str(config))).unquote()
     assert second.new_articles == 0
 
 
