@@ -7,7 +7,10 @@ the ingest flow run against a local Prefect server with each task runner in turn
               (forked from a preloaded forkserver, started cold as in a fresh process)
   dask-spawn  dask, its 2 worker processes spawned instead, each importing everything itself
               (the runner before the forkserver: an A/B pair with dask in one pass)
+  dask-cli    dask, as `storywatch run` starts it: the forkserver started (importing) before
+              the flow, CLI_HEAD_START s ahead (the CLI's import of Prefect's flows, 1.0-1.4 s)
   dask-warm   task_runner: dask at dask_address: a LocalCluster of 2 workers already running
+  dask-threads  dask, a LocalCluster of 2 worker threads in the flow's process
 
 Each run starts on a fresh SQLite database. Printed per run: flow wall time, entries stored per
 second, the time inside library calls (the union of the calls' wall-clock spans, measured in the
@@ -52,8 +55,13 @@ RUNS = {
     "threads": {"chunks": 2},
     "dask": {"task_runner": "dask", "dask_workers": 2},
     "dask-spawn": {"task_runner": "dask", "dask_workers": 2},  # + workers spawned
+    "dask-cli": {"task_runner": "dask", "dask_workers": 2},  # + forkserver started ahead
     "dask-warm": {"task_runner": "dask"},  # + dask_address of the bench's own LocalCluster
+    "dask-threads": {"task_runner": "dask", "dask_workers": 2, "dask_processes": False},
 }
+
+
+CLI_HEAD_START = 1.0  # s: `import flows.run` after the config loads (storywatch/cli.py)
 
 
 def load() -> str:
@@ -103,9 +111,9 @@ def run_once(name: str, config: Path, work: Path, settings: dict[str, Any]) -> d
 @contextmanager
 def worker_start(name: str) -> Iterator[None]:
     """For a run that starts its own LocalCluster: no forkserver running yet, as in a fresh
-    `storywatch run` process (this one's may be warm from an earlier run or the parse pool);
-    for dask-spawn, the runner spawning each worker process instead."""
-    if name not in ("dask", "dask-spawn"):
+    process (this one's may be warm from an earlier run or the parse pool); for dask-cli, one
+    started ahead as `storywatch run` does; for dask-spawn, each worker process spawned."""
+    if name not in ("dask", "dask-spawn", "dask-cli"):
         yield
         return
     import multiprocessing.forkserver
@@ -117,6 +125,11 @@ def worker_start(name: str) -> Iterator[None]:
         if thread.name == "storywatch-dask-close":  # the last run's workers, closing
             thread.join()
     multiprocessing.forkserver._forkserver._stop()  # type: ignore[attr-defined]
+    if name == "dask-cli":
+        from storywatch.chunks import start_worker_server
+
+        start_worker_server()
+        time.sleep(CLI_HEAD_START)
     made = task_runners.dask_runner
 
     def spawning(settings: Any) -> Any:

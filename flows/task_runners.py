@@ -46,20 +46,11 @@ from prefect.futures import PrefectConcurrentFuture, PrefectFuture
 from prefect.task_runners import TaskRunner
 from prefect.utilities.annotations import quote
 
-from storywatch.chunks import LOGGER, run_in_worker
+from storywatch.chunks import LOGGER, preload_worker_modules, run_in_worker
 from storywatch.config import IngestSettings
 
 R = TypeVar("R")
 StartMethod = Literal["forkserver", "spawn"]
-
-# What a worker runs a stage's task function with (never Prefect): preloaded by the forkserver.
-WORKER_MODULES = (
-    "distributed",
-    "storywatch.chunks",
-    "storywatch.ingest",
-    "storywatch.store",
-    "storywatch.detection",
-)
 
 log = logging.getLogger(__name__)
 
@@ -127,16 +118,18 @@ def start_local_cluster(cluster_kwargs: dict[str, Any], start_method: StartMetho
 
 def preload_forkserver() -> None:
     """Have the forkserver (one per process, started with the first process it forks) import
-    ``WORKER_MODULES`` once: each worker forks from it with them loaded. Forking from a
-    single-threaded server is safe, unlike forking this process (Prefect's threads hold locks).
+    ``storywatch.chunks.WORKER_MODULES`` once: each worker forks from it with them loaded.
+    Forking from a single-threaded server is safe, unlike forking this process (Prefect's
+    threads hold locks).
 
-    A server already running (an earlier cluster's, or the library's parse pool's) keeps its
-    preload, and its environment from its start: so ``start_local_cluster`` passes the current
-    environment to the workers (Dask's nanny sets it), though a variable removed since stays."""
+    A server already running (``storywatch run`` starts it ahead, or an earlier cluster, or the
+    library's parse pool) keeps its preload, and its environment from its start: so
+    ``start_local_cluster`` passes the current environment to the workers (Dask's nanny sets
+    it), though a variable removed since stays."""
     from distributed.utils import get_mp_context
 
     get_mp_context()  # sets distributed's own preload list, once: this one replaces it
-    multiprocessing.get_context("forkserver").set_forkserver_preload(list(WORKER_MODULES))
+    preload_worker_modules()
 
 
 class ClusterTaskRunner(TaskRunner[PrefectConcurrentFuture[Any]]):

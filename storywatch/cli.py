@@ -161,6 +161,10 @@ def _check_smtp_env() -> SmtpSettings | None:
 
 
 def _run_pipeline_flow(config: Config, kind: str, send_email: bool = True) -> IngestReport:
+    if config.ingest.local_worker_processes:
+        from storywatch.chunks import start_worker_server
+
+        start_worker_server()  # the run's Dask workers fork from it: it imports meanwhile
     _use_local_prefect_server()
     from flows.run import run  # Prefect loads here, only for commands that orchestrate
 

@@ -107,6 +107,11 @@ class IngestSettings(_Strict):
             return self.chunks
         return self.dask_workers if self.task_runner == "dask" else 1
 
+    @property
+    def local_worker_processes(self) -> bool:
+        """Whether a run starts a LocalCluster of worker processes (Dask, no dask_address)."""
+        return self.task_runner == "dask" and not self.dask_address and self.dask_processes
+
     def fetch_limits(self) -> FetchLimits:
         from storywatch.fetch import FetchLimits
 

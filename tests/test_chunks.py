@@ -103,6 +103,11 @@ def test_a_dask_config_loads() -> None:
     settings = IngestSettings(task_runner="dask", dask_address="tcp://10.0.0.5:8786", chunks=8)
     assert settings.chunk_count == 8
     assert IngestSettings(task_runner="dask").chunk_count == 2
+    # Only a LocalCluster of processes has workers to fork (`storywatch run` starts their server).
+    assert IngestSettings(task_runner="dask").local_worker_processes
+    assert not settings.local_worker_processes
+    assert not IngestSettings(task_runner="dask", dask_processes=False).local_worker_processes
+    assert not IngestSettings().local_worker_processes
 
 
 def test_dask_without_the_extra_is_a_config_error(

@@ -8,6 +8,8 @@ import asyncio
 import logging
 import os
 import pickle
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +112,47 @@ def test_local_cluster_workers_fork_from_a_preloaded_server_with_the_current_env
     # ...which had imported the library before any task ran, and each cluster's workers see
     # this process's environment as it was when that cluster started, not the server's.
     assert seen == [[(*parents, True, "first")] * 2, [(*parents, True, "second")] * 2]
+
+
+# In a fresh interpreter: no forkserver may be running yet (this process's may be).
+SERVER_STARTED_AHEAD = """
+def worker_start():
+    import os, sys
+    return os.getppid(), "storywatch.ingest" in sys.modules
+
+if __name__ == "__main__":  # imports here: a forkserver imports this file's top level too
+    import psutil
+    from storywatch.chunks import start_worker_server
+    from flows.task_runners import ClusterTaskRunner
+
+    start_worker_server()
+    children = psutil.Process().children()  # started now, before any cluster
+    (server,) = [c for c in children if "forkserver" in " ".join(c.cmdline())]
+    workers = {"n_workers": 2, "threads_per_worker": 1, "dashboard_address": ":0"}
+    with ClusterTaskRunner(cluster_kwargs=workers) as runner:
+        seen = list(runner.client().run(worker_start).values())
+    print(seen == [(server.pid, True)] * 2, seen, server.pid)
+"""
+
+
+@pytest.mark.timeout(180)
+def test_a_worker_server_started_ahead_is_the_one_the_cluster_forks_from(tmp_path: Path) -> None:
+    # `storywatch run` starts it as soon as the config asks for local worker processes, so
+    # that its imports overlap Prefect's start rather than delay the first task.
+    pytest.importorskip("distributed", reason="the dask extra: pip install -e '.[dask]'")
+    script = tmp_path / "ahead.py"
+    script.write_text(SERVER_STARTED_AHEAD)
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=150,
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith("True"), done.stdout
 
 
 async def _task_runs_and_logs(flow_run_id: Any) -> tuple[list[Any], list[str]]:
