@@ -65,6 +65,9 @@ class Window:
                 raise WindowError(f"{name} {value!r} is not a date (YYYY-MM-DD)") from None
         if days[0] > days[1]:
             raise WindowError(f"--since {since} is after --until {until}")
+        today = datetime.now(UTC).date()
+        if days[0] > today:  # else every source "reaches" it, holding nothing
+            raise WindowError(f"--since {since} is in the future (today is {today}, UTC)")
         return cls(days[0], days[1])
 
     @property

@@ -13,6 +13,8 @@ import csv
 import json
 import logging
 import os
+import shlex
+import shutil
 import sys
 import urllib.request
 from collections.abc import Iterator
@@ -25,7 +27,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from storywatch.config import Config, ConfigError, load_config
+from storywatch.config import Config, ConfigError, ConfigNotFound, load_config
 from storywatch.store import Store, StoreError
 
 if TYPE_CHECKING:
@@ -96,17 +98,27 @@ def _load(ctx: typer.Context) -> Config:
         return load_config(ctx.obj["config"])
     except ConfigError as exc:
         _print_config_problems(exc)
+        if isinstance(exc, ConfigNotFound):
+            err.print(
+                "hint: pass --config PATH, set STORYWATCH_CONFIG, or try `storywatch demo`",
+                highlight=False,
+                markup=False,
+            )
         raise typer.Exit(EXIT_CONFIG) from None
 
 
 def _print_config_problems(exc: ConfigError) -> None:
-    count = len(exc.problems)
     err.print(
-        f"[red]error:[/] the configuration has {count} problem{'s' if count > 1 else ''}:",
+        f"[red]error:[/] the configuration has {_plural(len(exc.problems), 'problem')}:",
         highlight=False,
     )
     for problem in exc.problems:
         err.print(f"  {problem}", highlight=False, markup=False)
+
+
+def _plural(count: int, noun: str) -> str:
+    """'1 source', '2 sources' (every noun we count takes an -s)."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _open_store(config: Config) -> Store:
@@ -122,10 +134,22 @@ def check(ctx: typer.Context) -> None:
     """Validate the config and its seeds; exit 2 listing every problem."""
     config = _load(ctx)
     err.print(
-        f"{config.path}: OK — {len(config.sources)} sources "
-        f"({len(config.enabled_sources)} enabled), {len(config.storylines)} storyline(s)",
+        f"{config.path}: OK — {_plural(len(config.sources), 'source')} "
+        f"({len(config.enabled_sources)} enabled), {_plural(len(config.storylines), 'storyline')}",
         highlight=False,
     )
+    _warn_unmailed(config)
+
+
+def _warn_unmailed(config: Config) -> None:
+    """A storyline without recipients is valid but mails nothing: say so rather than let the
+    digest stage do nothing silently (a warning: the exit status stays as it is)."""
+    for storyline in config.unmailed_storylines():
+        err.print(
+            f"[yellow]warning:[/] storyline {storyline}: no digest recipients (digest.to): "
+            "its developments are stored but never mailed",
+            highlight=False,
+        )
 
 
 @app.command()
@@ -143,6 +167,7 @@ def run(
     _print_new_developments(config, report.run_id)
     if not no_email:
         _print_deliveries(config, report.run_id)
+        _warn_unmailed(config)
     if report.fetched == 0:
         err.print("[red]error:[/] no source could be fetched", highlight=False)
         raise typer.Exit(EXIT_FAILED)
@@ -192,8 +217,8 @@ def _print_run_summary(report: IngestReport) -> None:
         if source.status == "error":
             err.print(f"  [red]failed[/] {source.source}: {source.error}", highlight=False)
     err.print(
-        f"{report.fetched} sources fetched, {report.failed} failed, "
-        f"{report.new_articles} new articles",
+        f"{_plural(report.fetched, 'source')} fetched, {report.failed} failed, "
+        f"{_plural(report.new_articles, 'new article')}",
         highlight=False,
     )
 
@@ -277,6 +302,7 @@ def sources_status(ctx: typer.Context) -> None:
     for column in ("status", "http", "last success", "failures", "articles"):
         table.add_column(column, no_wrap=True)
     table.add_column("last error", overflow="fold")
+    table.add_column("note", overflow="fold")  # the last fetch's warning (read, but not clean)
     for source in config.sources:
         h = health.get(source.name)
         status = (
@@ -292,6 +318,7 @@ def sources_status(ctx: typer.Context) -> None:
             str(h.consecutive_failures) if h else "0",
             str(h.articles) if h else "0",
             (h.last_error or "") if h else "",
+            (h.last_note or "") if h else "",
         )
     # Not a terminal (a pipe, a file): wide enough that nothing is cut or wrapped.
     width = None if sys.stdout.isatty() else 100_000
@@ -332,18 +359,34 @@ def demo(
     _print_run_summary(report)
     _print_new_developments(config, report.run_id)
     outbox = _print_deliveries(config, report.run_id)
-    config_arg = f"--config {config_path}"
+    command = f"{_program_command()} --config {shlex.quote(str(config_path))}"
     print(f"config:        {config_path}")
     print(f"database:      {config.database_url}")
-    print(f"articles:      {report.new_articles} new this run")
-    print(f"developments:  storywatch {config_arg} export developments")
-    print(f"articles:      storywatch {config_arg} export articles --format json")
-    print(f"health:        storywatch {config_arg} sources status")
+    print(f"this run:      {_plural(report.new_articles, 'new article')}")
+    print(f"developments:  {command} export developments")
+    print(f"articles:      {command} export articles --format json")
+    print(f"health:        {command} sources status")
     for path in outbox:
         print(f"digest:        {path}")
     print(f"outbox:        {config.outbox_dir} (no STORYWATCH_SMTP_HOST: outbox only)")
     if report.fetched == 0:
         raise typer.Exit(EXIT_FAILED)
+
+
+def _program_command() -> str:
+    """How the user can run this program again: `storywatch` when that name on PATH is this
+    program; else its path (relative when under the cwd), e.g. from an unactivated venv."""
+    program = Path(os.path.abspath(sys.argv[0]))
+    if program.suffix == ".py":  # `python -m storywatch.cli`: no better guess than the name
+        return "storywatch"
+    found = shutil.which("storywatch")
+    if found and Path(found).resolve() == program.resolve():
+        return "storywatch"
+    if program.is_relative_to(Path.cwd()):
+        relative = str(program.relative_to(Path.cwd()))
+        # A bare name would be looked up on PATH by the shell: "./" keeps it a path.
+        return shlex.quote(relative if os.sep in relative else f".{os.sep}{relative}")
+    return shlex.quote(str(program))
 
 
 # -- storyline stage (issue 3): developments export, dismiss, redetect ------------------------
@@ -409,12 +452,12 @@ def _print_new_developments(config: Config, run_id: str) -> None:
         new = list(store.iter_developments(run_id=run_id))
     finally:
         store.close()
-    err.print(f"{len(new)} new developments", highlight=False)
+    err.print(_plural(len(new), "new development"), highlight=False)
     for development in new:
         outlets = len({a.source for a in development.articles})
         err.print(
             f"  {development.novelty:<6} {development.id}: {development.title}"
-            f" (reported by {outlets} outlet{'s' if outlets != 1 else ''})",
+            f" (reported by {_plural(outlets, 'outlet')})",
             highlight=False,
             markup=False,
         )
@@ -477,8 +520,8 @@ def redetect(
         for storyline in config.storylines:
             report = redetect_storyline(config, storyline.id, store, since=start)
             err.print(
-                f"{storyline.id}: {report.assessed} articles re-assessed, "
-                f"{report.relevant} relevant, {len(report.developments)} developments",
+                f"{storyline.id}: {_plural(report.assessed, 'article')} re-assessed, "
+                f"{report.relevant} relevant, {_plural(len(report.developments), 'development')}",
                 highlight=False,
             )
     finally:
@@ -532,6 +575,7 @@ def backfill(
     _print_new_developments(config, report.run_id)
     if email:
         _print_deliveries(config, report.run_id)
+        _warn_unmailed(config)
     if report.fetched == 0:
         err.print("[red]error:[/] no source could be read", highlight=False)
         raise typer.Exit(EXIT_FAILED)
@@ -578,18 +622,27 @@ def digest(
         str | None, typer.Option("--storyline", help="Preview this storyline (default: first).")
     ] = None,
 ) -> None:
-    """Preview the next digest, send digests now, or (no option) list every delivery."""
+    """Preview the next digest, send digests now, or (no option) list every delivery.
+    With --send, exit 1 when a delivery failed (it stays pending for the next run)."""
     config = _load(ctx)
     store = _open_store(config)
+    failed = 0
     try:
         if preview is not None:
             _write_preview(config, store, preview, storyline)
         if send:
-            _send_digests_now(config, store)
+            failed = _send_digests_now(config, store)
         if preview is None and not send:
             _list_deliveries(store)
     finally:
         store.close()
+    if failed:
+        err.print(
+            f"[red]error:[/] not every digest was sent ({failed} failed, left pending for the "
+            "next run)",
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_FAILED)
 
 
 def _write_preview(config: Config, store: Store, path: Path, storyline: str | None) -> None:
@@ -601,20 +654,26 @@ def _write_preview(config: Config, store: Store, path: Path, storyline: str | No
     err.print(f"{path}: {rendered.digest.subject}", highlight=False, markup=False)
 
 
-def _send_digests_now(config: Config, store: Store) -> None:
-    """Compose every storyline's digest, whatever its mode, and send what is pending."""
+def _send_digests_now(config: Config, store: Store) -> int:
+    """Compose every storyline's digest, whatever its mode, and send what is pending; return
+    how many deliveries failed."""
     from storywatch.digest import compose_digests
     from storywatch.send import deliver_pending
 
     smtp = _check_smtp_env()
+    _warn_unmailed(config)
     compose_digests(config, store)
-    for outcome in deliver_pending(store, config.outbox_dir, smtp, _smtp_blocks(config)):
+    outcomes = deliver_pending(store, config.outbox_dir, smtp, _smtp_blocks(config))
+    if not outcomes:
+        err.print("nothing to send: no digest is pending", highlight=False)
+    for outcome in outcomes:
         error = f" ({outcome.error})" if outcome.error else ""
         err.print(
             f"  digest {outcome.status} to {outcome.recipient}: {outcome.subject}{error}",
             highlight=False,
             markup=False,
         )
+    return sum(o.status == "failed" for o in outcomes)
 
 
 def _list_deliveries(store: Store) -> None:
@@ -649,6 +708,7 @@ def serve(ctx: typer.Context) -> None:
     from storywatch.prefect_server import PrefectServerError, prefect_api
 
     config = _load(ctx)
+    _warn_unmailed(config)
     # Until Prefect's runner takes SIGTERM over: stop as Ctrl-C does (the server is stopped).
     signal.signal(signal.SIGTERM, _interrupt)
     try:
@@ -678,11 +738,68 @@ def main() -> None:
     exit_code = [1]  # an uncaught exception (its traceback already printed) exits 1
     atexit.register(_leave_now, exit_code)
     try:
-        app()
+        app(args=config_option_first(sys.argv[1:], typer.main.get_command(app)))
         exit_code[0] = 0
     except SystemExit as exc:
         exit_code[0] = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         raise
+
+
+CONFIG_OPTION_NAMES = ("--config", "-c")
+
+
+def config_option_first(args: list[str], root: Any) -> list[str]:
+    """Move a --config/-c/--config=PATH given after the subcommand in front of it, where the
+    contract has it (`storywatch [--config PATH] check`): `storywatch check -c x.yaml` works
+    too. ``root`` is the click command tree. An option's value stays with its option (in
+    `--storyline -c`, -c is a storyline), nothing after `--` moves, and the arguments are
+    returned unchanged when they name no known subcommand (click reports that)."""
+    command, kept, moved, start = root, [], [], None
+    index = 0
+    while index < len(args):
+        token = args[index]
+        if token == "--":
+            kept += args[index:]
+            break
+        own = _option_arity(command)  # the subcommand's own options win over ours
+        name = token.split("=", 1)[0] if token.startswith("--") else token
+        if start is not None and name in CONFIG_OPTION_NAMES and name not in own:
+            if "=" in token:
+                moved.append(token)
+            elif index + 1 < len(args):
+                moved += args[index : index + 2]
+                index += 1
+            else:
+                kept.append(token)  # no value: let click say so
+        elif token.startswith("-") and token != "-":
+            kept.append(token)
+            if own.get(token) and index + 1 < len(args):  # "--source NAME": NAME is a value
+                kept.append(args[index + 1])
+                index += 1
+        elif getattr(command, "commands", None) is not None:  # a group: token names a command
+            if token not in command.commands:
+                return args
+            start = len(kept) if start is None else start
+            command = command.commands[token]
+            kept.append(token)
+        else:
+            kept.append(token)
+        index += 1
+    if start is None:
+        return args
+    return kept[:start] + moved + kept[start:]
+
+
+def _option_arity(command: Any) -> dict[str, bool]:
+    """Each option name of ``command`` -> whether it takes a value (flags do not)."""
+    arity = {}
+    for param in getattr(command, "params", ()):
+        if getattr(param, "param_type_name", "") != "option":
+            continue
+        takes_value = not (param.is_flag or param.count)
+        arity.update(dict.fromkeys(param.opts, takes_value))
+        arity.update(dict.fromkeys(param.secondary_opts, False))
+    return arity
 
 
 def _leave_now(exit_code: list[int]) -> None:

@@ -51,6 +51,10 @@ class ConfigError(Exception):
         super().__init__("\n".join(str(p) for p in problems))
 
 
+class ConfigNotFound(ConfigError):
+    """No file at the config path: the command line can say how to name one."""
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -287,6 +291,11 @@ class Config(_Strict):
     def digest_for(self, storyline: StorylineConfig) -> DigestConfig:
         return self.digest.merged(storyline.digest)
 
+    def unmailed_storylines(self) -> list[str]:
+        """Storylines with no digest recipients: valid (developments are stored and exported)
+        but never mailed, so the command line warns about them."""
+        return [s.id for s in self.storylines if not self.digest_for(s).to]
+
     @property
     def enabled_sources(self) -> list[SourceConfig]:
         return [s for s in self.sources if s.enabled]
@@ -319,7 +328,7 @@ def load_config(path: str | Path | None = None) -> Config:
     try:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError([ConfigProblem(name, None, "config file not found")]) from None
+        raise ConfigNotFound([ConfigProblem(name, None, "config file not found")]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([ConfigProblem(name, None, f"cannot read config: {exc}")]) from None
     try:
@@ -345,9 +354,21 @@ def load_config(path: str | Path | None = None) -> Config:
         problems += _raw_problems(data, file, name, lines)
         raise ConfigError(problems) from None
     problems += _semantic_problems(config, name, lines)
+    problems += _environment_problems()
     if problems:
         raise ConfigError(problems)
     return config
+
+
+def _environment_problems() -> list[ConfigProblem]:
+    """The settings the environment overrides, checked with the file (nothing runs on a bad one)."""
+    url = os.environ.get("STORYWATCH_DATABASE_URL")
+    if not url:
+        return []
+    from storywatch.store import database_url_problem  # SQLAlchemy: only when it is asked for
+
+    problem = database_url_problem(url)
+    return [ConfigProblem("STORYWATCH_DATABASE_URL", None, problem)] if problem else []
 
 
 def _semantic_problems(config: Config, name: str, lines: dict[tuple, int]) -> list[ConfigProblem]:
@@ -450,6 +471,12 @@ def _problem_from_error(name: str, lines: dict[tuple, int], err: Any) -> ConfigP
         message = f"unknown key {where!r}"
     elif err["type"] == "missing":
         message = f"{where}: required key is missing"
+    elif err["type"] == "string_pattern_mismatch" and err["ctx"]["pattern"] == _ID_PATTERN:
+        # The regex alone does not tell a user what to type.
+        message = (
+            f"{where}: {err['input']!r} is not a valid id: use lowercase letters, digits, "
+            "'-' and '_', starting with a letter or digit"
+        )
     else:
         message = f"{where}: {err['msg'].removeprefix('Value error, ')}"
     return ConfigProblem(name, line, message)

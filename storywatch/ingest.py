@@ -341,6 +341,15 @@ def _report_from_row(name: str, row: FetchRow) -> SourceReport:
 def _log_source(report: SourceReport) -> None:
     if report.status == "error":
         log.warning("%s: failed: %s", report.source, report.error)
+    elif report.note:
+        log.warning(
+            "%s: %s, %d entries, %d new; %s",
+            report.source,
+            report.status,
+            report.entries,
+            report.new,
+            report.note,
+        )
     else:
         log.info(
             "%s: %s, %d entries, %d new", report.source, report.status, report.entries, report.new

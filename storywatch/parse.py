@@ -110,6 +110,8 @@ _SAFE_VALUE = re.compile(r"&#(?:\d{1,7}|x[0-9A-Fa-f]{1,6});|[^&%<>\"]*")
 _LONG_TAG = re.compile(r"<[A-Za-z][^<>]{8192,}>")
 _XML_DECL = re.compile(r"<\?xml(?:\s[^>]*)?\?>", re.I)
 _FEED_TAG = re.compile(r"<(?:rss|feed|rdf:RDF|channel)[\s>]")
+_ENTRY_END = re.compile(r"</(?:[\w.-]+:)?(?:item|entry)\s*>", re.I)
+_ROOT_END = re.compile(r"</(?:[\w.-]+:)?(?:rss|feed|rdf)\s*>\s*$", re.I)
 _PREDEFINED = frozenset(("amp", "lt", "gt", "quot", "apos"))
 _NETSCAPE_DOCTYPE = '<!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN" ""'
 
@@ -166,9 +168,13 @@ def parse_feed(
         )
     except Exception as exc:  # feedparser's own bugs (e.g. KeyError on odd nesting): one feed
         raise ParseError("malformed", f"the feed parser failed on this document: {exc!r}") from exc
-    entries = [e for e in map(_feed_entry, result.entries, repeat(now)) if _has_anything(e)]
+    raw_entries = result.entries
     if result.bozo:
         notes.append(_describe(result.get("bozo_exception")))
+        if _ends_inside_an_entry(text, len(raw_entries)):
+            raw_entries = raw_entries[:-1]
+            notes.append("cut short inside its last entry (not stored: a complete copy brings it)")
+    entries = [e for e in map(_feed_entry, raw_entries, repeat(now)) if _has_anything(e)]
     if not entries and result.bozo:
         if decoded.problem:
             raise ParseError("bad_encoding", f"{decoded.problem}; {notes[-1]}")
@@ -368,6 +374,14 @@ def _rebuild_doctype(doctype: str, root: str, body: str, notes: list[str]) -> st
         return head + ">" if head is _NETSCAPE_DOCTYPE else ""
     lines = "".join(f'<!ENTITY {name} "{value}">\n' for name, value in safe.items())
     return f"{head} [\n{lines}]>"
+
+
+def _ends_inside_an_entry(text: str, entries: int) -> bool:
+    """Whether a not-well-formed document was cut short inside its last entry: no root end tag,
+    and fewer entry end tags than entries. That entry lacks whatever followed the cut (often
+    its date, which would then default to the fetch time); a later complete copy of the feed
+    brings it whole, whereas a stored entry is never read again."""
+    return entries > 0 and not _ROOT_END.search(text) and len(_ENTRY_END.findall(text)) < entries
 
 
 def _describe(exc: object) -> str:

@@ -139,7 +139,8 @@ class LocalPrefectServer:
     def _launch(self) -> None:
         if _port_taken(self.host, self.port):  # its answers would pass for this server's
             raise PrefectServerError(
-                f"cannot start a Prefect server on {self.host}:{self.port}: the port is taken"
+                f"cannot start a Prefect server on {self.host}:{self.port}: the port is taken "
+                "(set PREFECT_API_URL to use a running Prefect server)"
             )
         self.home.mkdir(parents=True, exist_ok=True)
         self._log_file = self.log_path.open("ab")

@@ -75,6 +75,7 @@ class SourceRow(Base):
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     last_error_kind: Mapped[str | None] = mapped_column(String(40))
     last_error: Mapped[str | None] = mapped_column(Text)
+    last_note: Mapped[str | None] = mapped_column(Text)  # the last fetch's warning, if any
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

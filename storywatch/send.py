@@ -5,7 +5,9 @@ Exactly once per digest and recipient (the ``deliveries`` table decides, nothing
     claim (pending -> sending, one winner) -> outbox copy -> SMTP -> confirm (sent)
 
 A failure (SMTP down, refused, TLS error) gives the delivery back as pending with the error
-recorded; the next run sends it. A run that dies between SMTP and confirm leaves a claim that
+recorded (worded by ``storywatch.send_errors``); the next run sends it. Once a server fails as
+a whole (refused, timed out, TLS, login), the pass leaves its other deliveries pending, unclaimed
+and untried, with the same error. A run that dies between SMTP and confirm leaves a claim that
 goes stale after ``STALE_CLAIM``; the retry sends the same bytes with the same Message-ID, so
 the one possible duplicate is recognisable as such. With no SMTP host the outbox copy is the
 delivery (the embedded default).
@@ -31,11 +33,13 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import Literal, cast
 
+from storywatch.send_errors import describe_smtp_failure
 from storywatch.store import Store
 from storywatch.store_digests import (
     PendingDelivery,
     claim_delivery,
     confirm_delivery,
+    note_delivery_error,
     pending_deliveries,
     release_delivery,
 )
@@ -147,14 +151,25 @@ def deliver_pending(
     ``per_storyline``: SMTP settings for storylines that name their own server (a
     prefect-email block); the others use ``smtp``."""
     chosen = per_storyline or {}
-    return [
-        _deliver(store, outbox, chosen.get(d.storyline, smtp), d)
-        for d in pending_deliveries(store, STALE_CLAIM)
-    ]
+    # A server that failed as a whole (refused, timed out, TLS, login) is not tried again in
+    # this pass: each further recipient would wait out the same timeout for the same error.
+    down: dict[SmtpSettings, str] = {}
+    outcomes = []
+    for delivery in pending_deliveries(store, STALE_CLAIM):
+        settings = chosen.get(delivery.storyline, smtp)
+        if settings is not None and settings in down:
+            outcomes.append(_leave_pending(store, outbox, delivery, down[settings]))
+        else:
+            outcomes.append(_deliver(store, outbox, settings, delivery, down))
+    return outcomes
 
 
 def _deliver(
-    store: Store, outbox: Path, smtp: SmtpSettings | None, delivery: PendingDelivery
+    store: Store,
+    outbox: Path,
+    smtp: SmtpSettings | None,
+    delivery: PendingDelivery,
+    down: dict[SmtpSettings, str],
 ) -> DeliveryOutcome:
     token = str(uuid.uuid4())
     if not claim_delivery(store, delivery.id, token, STALE_CLAIM):
@@ -162,24 +177,49 @@ def _deliver(
     path: Path | None = None
     try:
         path = write_outbox(outbox, delivery.digest_id, delivery.message)
-        if smtp is not None:
+    except OSError as exc:
+        return _failed(store, delivery, token, None, f"cannot write the outbox copy: {exc}")
+    if smtp is not None:
+        try:
             send_message(smtp, delivery.message)
-    except (smtplib.SMTPException, OSError, ssl.SSLError, UnicodeError) as exc:
-        error = f"{type(exc).__name__}: {exc}"
-        release_delivery(store, delivery.id, token, error)
-        log.warning(
-            "%s: digest for %s not sent, will retry: %s",
-            delivery.storyline,
-            delivery.recipient,
-            error,
-        )
-        return _outcome(delivery, "failed", None, path, error)
+        except (smtplib.SMTPException, OSError, UnicodeError) as exc:  # ssl.SSLError: OSError
+            failure = describe_smtp_failure(exc, smtp)
+            if failure.whole_server:
+                down[smtp] = failure.message
+            return _failed(store, delivery, token, path, failure.message)
     transport = "smtp" if smtp is not None else "outbox"
     confirm_delivery(store, delivery.id, token, transport)
     log.info(
         "%s: digest sent to %s by %s (%s)", delivery.storyline, delivery.recipient, transport, path
     )
     return _outcome(delivery, "sent", transport, path, None)
+
+
+def _failed(
+    store: Store, delivery: PendingDelivery, token: str, path: Path | None, error: str
+) -> DeliveryOutcome:
+    release_delivery(store, delivery.id, token, error)
+    log.warning(
+        "%s: digest for %s not sent, will retry: %s", delivery.storyline, delivery.recipient, error
+    )
+    return _outcome(delivery, "failed", None, path, error)
+
+
+def _leave_pending(
+    store: Store, outbox: Path, delivery: PendingDelivery, error: str
+) -> DeliveryOutcome:
+    """A delivery whose server already failed this pass: not claimed, not tried, its error
+    recorded; the outbox copy is written as for any delivery (the same bytes each time)."""
+    if not note_delivery_error(store, delivery.id, error):
+        return _outcome(delivery, "skipped", None, None, None)  # another run took it meanwhile
+    try:
+        path: Path | None = write_outbox(outbox, delivery.digest_id, delivery.message)
+    except OSError:
+        path = None  # the pass that tries this delivery for real reports why
+    log.warning(
+        "%s: digest for %s not sent, will retry: %s", delivery.storyline, delivery.recipient, error
+    )
+    return _outcome(delivery, "failed", None, path, error)
 
 
 def _outcome(

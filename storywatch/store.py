@@ -8,10 +8,12 @@ Migrations (Alembic) run on first use; `storywatch db upgrade` runs them on dema
 from __future__ import annotations
 
 import fcntl
+import importlib.util
 import logging
+import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -115,6 +117,7 @@ class SourceHealth:
     consecutive_failures: int
     last_error: str | None
     articles: int
+    last_note: str | None = None  # e.g. "feed not well-formed (entries kept): ..."
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,24 @@ class StoredArticle:
     published: datetime
     date_missing: bool
     cluster: int | None
+
+
+def database_url_problem(url: str) -> str | None:
+    """Why storywatch cannot use the SQLAlchemy URL ``url`` (None: it can try), found before
+    any work rather than as a driver's traceback mid-run."""
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return "not a database URL (e.g. postgresql://user@host/db or sqlite:////abs/path.db)"
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        return f"{backend!r}: storywatch runs on SQLite or PostgreSQL"
+    # postgresql:// and +psycopg2 take psycopg 3 when it is there (create_db_engine).
+    drivers = {"": ("psycopg", "psycopg2"), "psycopg2": ("psycopg", "psycopg2")}
+    modules = drivers.get(parsed.get_driver_name(), (parsed.get_driver_name(),))
+    if backend == "postgresql" and not any(importlib.util.find_spec(m) for m in modules):
+        return "PostgreSQL needs its driver: pip install 'storywatch[postgres]'"
+    return None
 
 
 def create_db_engine(url: str) -> Engine:
@@ -207,12 +228,28 @@ def _sqlite_file_lock(engine: Engine) -> Iterator[None]:
     if not database or database == ":memory:":
         yield
         return
-    with open(f"{database}.migrate-lock", "a+b") as handle:
+    path = f"{database}.migrate-lock"
+    while True:
+        handle = open(path, "a+b")  # noqa: SIM115 (closed below: closing releases the lock)
         fcntl.flock(handle, fcntl.LOCK_EX)
+        # The holder before us may have removed the file we waited on: then our lock guards
+        # nothing, and we lock the file now at the path instead.
         try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            current = os.stat(path)
+        except FileNotFoundError:
+            current = None
+        held = os.fstat(handle.fileno())
+        if current and (current.st_dev, current.st_ino) == (held.st_dev, held.st_ino):
+            break
+        handle.close()
+    try:
+        yield
+    finally:
+        # Removed while still locked, so no stale file is left beside the database; a process
+        # waiting on it sees it gone (above) and retries.
+        with suppress(OSError):
+            os.unlink(path)
+        handle.close()
 
 
 def _upgrade_locked(engine: Engine, head: str | None) -> bool:
@@ -241,6 +278,8 @@ class Store:
     @classmethod
     def open(cls, url: str, migrate: bool = True) -> Store:
         """Open the database at ``url``, migrating it on first use."""
+        if problem := database_url_problem(url):
+            raise StoreError(f"cannot open database {_safe(url)}: {problem}")
         engine = create_db_engine(url)
         try:
             if migrate:
@@ -356,7 +395,7 @@ class Store:
         conn.execute(
             update(SOURCES)
             .where(SOURCES.c.id == source_id)
-            .values(**_health_changes(result, failed, kind, message))
+            .values(**_health_changes(result, failed, kind, message, record.note))
         )
         return new_ids
 
@@ -393,6 +432,7 @@ class Store:
                     consecutive_failures=s.consecutive_failures or 0,
                     last_error=s.last_error,
                     articles=n,
+                    last_note=s.last_note,
                 )
                 for s, n in session.execute(query).all()
             ]
@@ -1189,9 +1229,10 @@ def _storable(articles: Sequence[Article]) -> list[Article]:
 
 
 def _health_changes(
-    result: FetchResult, failed: bool, kind: str | None, message: str | None
+    result: FetchResult, failed: bool, kind: str | None, message: str | None, note: str | None
 ) -> dict[str, Any]:
-    """The source columns one fetch changes (a 304 keeps the validators we sent)."""
+    """The source columns one fetch changes (a 304 keeps the validators we sent, and the note
+    on the body they stand for)."""
     changes: dict[str, Any] = {
         "last_fetch_at": result.started_at,
         "last_http_status": result.http_status,
@@ -1202,6 +1243,7 @@ def _health_changes(
             consecutive_failures=SOURCES.c.consecutive_failures + 1,
             last_error_kind=kind,
             last_error=message,
+            last_note=None,
         )
         return changes
     changes.update(
@@ -1211,7 +1253,7 @@ def _health_changes(
         last_error=None,
     )
     if result.status == "ok":
-        changes.update(etag=result.etag, last_modified=result.last_modified)
+        changes.update(etag=result.etag, last_modified=result.last_modified, last_note=note)
     return changes
 
 

@@ -310,6 +310,18 @@ def release_delivery(store: Store, delivery_id: int, token: str, error: str) -> 
         )
 
 
+def note_delivery_error(store: Store, delivery_id: int, error: str) -> bool:
+    """Record why a pending delivery was not tried (its server failed earlier in the pass); it
+    stays pending, unclaimed. False when it is no longer pending (another run claimed it)."""
+    with store.engine.begin() as conn:
+        noted = conn.execute(
+            update(DELIVERIES)
+            .where(DELIVERIES.c.id == delivery_id, DELIVERIES.c.status == "pending")
+            .values(last_error=error[:2000])
+        )
+    return noted.rowcount == 1
+
+
 def delivery_statuses(store: Store) -> list[dict[str, Any]]:
     """Every delivery with its digest, oldest first (tests and `storywatch digest`)."""
     query = (

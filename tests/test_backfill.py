@@ -4,7 +4,7 @@ tests/test_backfill_cli.py runs the flow and the command)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
@@ -94,6 +94,9 @@ def test_window_is_whole_utc_days_both_ends_included() -> None:
     assert window.days() == [date(2025, 4, 11), date(2025, 4, 12), date(2025, 4, 13)]
 
 
+TOMORROW = (datetime.now(UTC).date() + timedelta(days=1)).isoformat()
+
+
 @pytest.mark.parametrize(
     ("since", "until", "message"),
     [
@@ -102,6 +105,7 @@ def test_window_is_whole_utc_days_both_ends_included() -> None:
         ("2025-04-01", "yesterday", "not a date"),
         ("20250411", "2025-04-12", "not a date"),
         ("2025-W15-1", "2025-04-12", "not a date"),
+        (TOMORROW, TOMORROW, "is in the future"),
     ],
 )
 def test_bad_windows_are_refused_with_the_reason(since: str, until: str, message: str) -> None:

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 from email import message_from_bytes, policy
@@ -14,7 +15,9 @@ from html import escape
 from pathlib import Path
 
 import pytest
+import typer
 
+from storywatch.cli import _plural, _program_command, app, config_option_first
 from tests.factories import news_items, rss, write_config
 from tests.feedserver import FeedServer
 
@@ -68,6 +71,70 @@ def test_every_command_refuses_an_invalid_config_with_status_2(tmp_path: Path, c
     assert done.returncode == 2
     assert "sources.yaml:3:" in done.stderr and "sources.yaml:4: unknown key" in done.stderr
     assert "storylines" in done.stderr and done.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "config_args", [["--config", "{}"], ["-c", "{}"], ["--config={}"]], ids=["long", "short", "="]
+)
+def test_config_is_accepted_after_the_subcommand_too(tmp_path: Path, config_args) -> None:
+    config = str(write_config(tmp_path, {"Wire": "https://example.org/wire.xml"}))
+    args = [a.format(config) for a in config_args]
+    done = storywatch("check", *args, cwd=Path("/"))
+    assert done.returncode == 0, done.stderr
+    # singular where one is counted
+    assert f"{config}: OK — 1 source (1 enabled), 1 storyline" in done.stderr
+    status = storywatch("sources", "status", *args, cwd=Path("/"))
+    assert status.returncode == 0 and "Wire" in status.stdout
+
+
+def test_config_after_the_subcommand_leaves_option_values_and_dashdash_alone() -> None:
+    root = typer.main.get_command(app)
+
+    def moved(*args: str) -> list[str]:
+        return config_option_first(list(args), root)
+
+    assert moved("-v", "sources", "status", "-c", "x") == ["-v", "-c", "x", "sources", "status"]
+    assert moved("-c", "a", "check") == ["-c", "a", "check"]  # already in front
+    # "-c" is the value of --storyline here, not the global option
+    assert moved("digest", "--storyline", "-c") == ["digest", "--storyline", "-c"]
+    assert moved("redetect", "--since=-c", "-c", "x") == ["-c", "x", "redetect", "--since=-c"]
+    assert moved("developments", "dismiss", "--", "-c") == ["developments", "dismiss", "--", "-c"]
+    assert moved("chek", "-c", "x") == ["chek", "-c", "x"]  # unknown: click says so
+
+
+def test_counts_read_singular_or_plural() -> None:
+    assert [_plural(n, "new development") for n in (0, 1, 2)] == [
+        "0 new developments",
+        "1 new development",
+        "2 new developments",
+    ]
+
+
+def test_a_missing_config_says_how_to_name_one(tmp_path: Path) -> None:
+    done = storywatch("check", cwd=tmp_path)
+    assert done.returncode == 2 and "config file not found" in done.stderr
+    assert "pass --config PATH, set STORYWATCH_CONFIG, or try `storywatch demo`" in done.stderr
+
+
+def test_demo_commands_name_the_program_as_the_user_can_run_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    program = tmp_path / ".venv" / "bin" / "storywatch"
+    program.parent.mkdir(parents=True)
+    program.write_text("")
+    monkeypatch.setattr(sys, "argv", [str(program), "demo"])
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(shutil, "which", lambda name: None)  # not on PATH: venv not activated
+    assert _program_command() == ".venv/bin/storywatch"
+    monkeypatch.chdir(program.parent)
+    assert _program_command() == "./storywatch"  # a bare name would be looked up on PATH
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert _program_command() == str(program)
+    monkeypatch.setattr(shutil, "which", lambda name: str(program))  # on PATH: this program
+    assert _program_command() == "storywatch"
+    monkeypatch.setattr(shutil, "which", lambda name: "/usr/bin/storywatch")  # another one
+    assert _program_command() == str(program)
 
 
 def test_config_comes_from_the_environment_when_not_given(project: Path, tmp_path: Path) -> None:
@@ -139,6 +206,8 @@ def test_demo_runs_offline_and_says_where_everything_went(
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "database:" in done.stdout and str(tmp_path / "demo") in done.stdout
+    labels = [line.split(":", 1)[0] for line in done.stdout.splitlines()]
+    assert len(labels) == len(set(labels)), labels  # one digest in the outbox: no repeat
     exported = storywatch(
         "--config", str(tmp_path / "demo" / "sources.yaml"), "export", "articles", cwd=tmp_path
     )

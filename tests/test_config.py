@@ -141,6 +141,15 @@ def test_bad_configs_give_a_clear_message(tmp_path: Path, text: str, expected: s
     assert any(expected in p for p in found), found
 
 
+def test_a_bad_storyline_id_is_explained_in_words(tmp_path: Path) -> None:
+    text = MINIMAL.replace("id: ukraine-peace-talks", "id: Ukraine Talks")
+    (found,) = problems(write_config(tmp_path, text))
+    assert found.endswith(
+        ":2: storylines[0].id: 'Ukraine Talks' is not a valid id: use lowercase letters, "
+        "digits, '-' and '_', starting with a letter or digit"
+    ), found
+
+
 def test_missing_config_file(tmp_path: Path) -> None:
     assert "config file not found" in problems(tmp_path / "absent.yaml")[0]
 
@@ -170,6 +179,20 @@ def test_per_storyline_digest_override_merges(tmp_path: Path) -> None:
         "Europe/Kyiv",
     )
     assert digest.to == ["desk@example.org"]  # inherited from the top-level digest
+
+
+def test_storylines_without_recipients_are_valid_and_listed_as_unmailed(tmp_path: Path) -> None:
+    assert load_config(write_config(tmp_path, MINIMAL)).unmailed_storylines() == []
+    no_to = MINIMAL.replace("  to: [desk@example.org]\n", "")
+    assert load_config(write_config(tmp_path, no_to)).unmailed_storylines() == [
+        "ukraine-peace-talks"
+    ]
+    second = (
+        "  - id: quiet-one\n    title: Quiet\n    seed: seeds/ukraine-peace-talks.md\n"
+        "    digest:\n      to: []\n"
+    )
+    own_empty = MINIMAL.replace("sources:\n", second + "sources:\n", 1)
+    assert load_config(write_config(tmp_path, own_empty)).unmailed_storylines() == ["quiet-one"]
 
 
 def test_a_scheduled_digest_without_a_schedule_is_reported_with_its_line(tmp_path: Path) -> None:
@@ -247,3 +270,36 @@ def test_archive_templates_name_only_known_placeholders(tmp_path: Path) -> None:
     bad = good.replace("{until}", "{to}")
     (found,) = problems(write_config(tmp_path, bad))
     assert ":8: sources[0].archive: unknown placeholder {to}" in found
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("notaurl", "not a database URL"),
+        ("mysql://u@db.example/news", "'mysql': storywatch runs on SQLite or PostgreSQL"),
+    ],
+)
+def test_a_database_url_storywatch_cannot_use_is_a_config_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str, message: str
+) -> None:
+    path = write_config(tmp_path, MINIMAL)
+    monkeypatch.setenv("STORYWATCH_DATABASE_URL", "postgresql://u@127.0.0.1/test")
+    assert load_config(path)  # a usable one (the postgres extra is installed)
+    monkeypatch.setenv("STORYWATCH_DATABASE_URL", url)
+    (found,) = problems(path)
+    assert found.startswith(f"STORYWATCH_DATABASE_URL: {message}")
+
+
+def test_postgresql_without_its_driver_names_the_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+
+    found = importlib.util.find_spec
+    hidden = {"psycopg", "psycopg2"}  # as in an install without the postgres extra
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda n, *a: None if n in hidden else found(n, *a)
+    )
+    monkeypatch.setenv("STORYWATCH_DATABASE_URL", "postgresql://u@127.0.0.1/test")
+    (found_problem,) = problems(write_config(tmp_path, MINIMAL))
+    assert "pip install 'storywatch[postgres]'" in found_problem

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from storywatch.config import load_config
 from storywatch.ingest import IngestReport, ingest_once
 from storywatch.store import Store
-from tests.factories import news_items, rss, write_config
+from tests.factories import BASE_DATE, news_items, rss, write_config
 from tests.feedserver import FeedServer
 
 
@@ -140,6 +141,26 @@ def test_a_bozo_feed_keeps_the_entries_it_could_read(setup, feed_server) -> None
     assert by_source(report) == {"Bozo": ("ok", 2)}
     assert report.sources[0].note and "not well-formed" in report.sources[0].note
     assert store.count_articles() == 2
+
+
+def test_an_entry_cut_off_by_a_truncated_body_is_stored_whole_from_the_next_copy(
+    setup, feed_server
+) -> None:
+    body = rss("Cut", news_items("cut", 3))
+    feed_server.set_feed("/cut.xml", body[: body.rindex(b"<pubDate>")])  # the last date is lost
+    run, store = setup({"Cut": "/cut.xml"})
+    report = run()
+    assert by_source(report) == {"Cut": ("ok", 2)}
+    assert report.sources[0].note and "cut short inside its last entry" in report.sources[0].note
+    (health,) = store.source_health()  # `sources status` shows the warning
+    assert health.last_status == "ok" and "cut short" in (health.last_note or "")
+    feed_server.set_feed("/cut.xml", body)
+    assert by_source(run()) == {"Cut": ("ok", 1)}
+    assert store.source_health()[0].last_note is None  # clean again
+    stored = {a.title: a for a in store.iter_articles()}
+    last = stored["cut story number 2"]
+    assert not last.date_missing  # the feed's own date, not the fetch time
+    assert last.published == BASE_DATE + timedelta(hours=2)
 
 
 def test_all_sources_failing_means_nothing_fetched(setup, feed_server) -> None:

@@ -140,6 +140,19 @@ def test_bozo_feed_keeps_its_entries() -> None:
     assert [e.title for e in feed.entries] == ["Fish & chips"]
 
 
+def test_a_document_cut_inside_its_last_entry_leaves_that_entry_out() -> None:
+    # The cut took the last item's date: stored, it would be dated at the fetch time.
+    cut = RSS[: RSS.index(b"</item>")] + b"</item><item><title>Half a story</title><link>/half"
+    feed = parse(cut)
+    assert [e.title for e in feed.entries] == ["Talks resume in Geneva"]
+    assert feed.bozo_message and "cut short inside its last entry" in feed.bozo_message
+    # Cut between entries, or an entry left open in a complete document: every entry is kept.
+    between = RSS[: RSS.index(b"</item>") + len(b"</item>")]
+    assert [e.title for e in parse(between).entries] == ["Talks resume in Geneva"]
+    unclosed = rss_item("Kept").replace(b"</item>", b"")
+    assert [e.title for e in parse(unclosed).entries] == ["Kept"]
+
+
 def test_junk_and_control_characters_are_dropped_with_a_note() -> None:
     feed = parse(b"PHP Warning: oops\n" + rss_item("A\x02B"))
     assert feed.entries[0].title == "AB"

@@ -125,6 +125,18 @@ def test_the_api_comes_from_the_environment_then_a_running_server(
     assert not (tmp_path / ".storywatch").exists()  # nothing was started
 
 
+def test_a_taken_port_says_how_to_use_a_running_server(tmp_path: Path) -> None:
+    from storywatch.prefect_server import LocalPrefectServer, PrefectServerError
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        server = LocalPrefectServer(tmp_path / "prefect", port=taken.getsockname()[1])
+        with pytest.raises(PrefectServerError, match="the port is taken") as info:
+            server.start()
+    assert "(set PREFECT_API_URL to use a running Prefect server)" in str(info.value)
+
+
 # -- against a real Prefect API (the session's one test harness) -----------------------------
 
 

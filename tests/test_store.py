@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import fcntl
 import subprocess
 import sys
 import threading
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
 from sqlalchemy import inspect
 
 from storywatch.fetch import FetchResult
 from storywatch.normalise import Article
-from storywatch.store import FetchRecord, Store, current_revision, head_revision
+from storywatch.store import (
+    FetchRecord,
+    Store,
+    _sqlite_file_lock,
+    create_db_engine,
+    current_revision,
+    head_revision,
+)
 
 T0 = datetime(2025, 3, 11, 12, 0, tzinfo=UTC)
 
@@ -94,6 +105,32 @@ def test_two_processes_opening_a_fresh_database_at_once_both_succeed(database_ur
     outcomes = [(p.wait(timeout=60), p.stderr.read().decode()[-500:]) for p in procs]  # type: ignore[union-attr]
     assert all(code == 0 for code, _ in outcomes), outcomes
     assert current_revision(Store.open(database_url).engine) == head_revision()
+
+
+def test_the_sqlite_migration_lock_file_is_removed_yet_stays_exclusive(tmp_path: Path) -> None:
+    """No lock file is left beside the database; one waiting on a removed file retries, so
+    it never holds a lock a newcomer (opening the path afresh) could also take."""
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'storywatch.db'}")
+    lock_file = tmp_path / "storywatch.db.migrate-lock"
+    inside, leave = threading.Event(), threading.Event()
+
+    def second() -> None:
+        with _sqlite_file_lock(engine):
+            inside.set()
+            leave.wait(10)
+
+    with _sqlite_file_lock(engine):
+        waiter = threading.Thread(target=second)
+        waiter.start()
+        time.sleep(0.3)  # the second is waiting on this lock file
+        assert not inside.is_set()
+    assert inside.wait(10)
+    with open(lock_file, "a+b") as newcomer, pytest.raises(BlockingIOError):
+        fcntl.flock(newcomer, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    leave.set()
+    waiter.join(10)
+    Store.open(f"sqlite:///{tmp_path / 'storywatch.db'}").close()
+    assert not lock_file.exists()
 
 
 def test_threads_opening_a_fresh_database_at_once_all_succeed(database_url: str) -> None:

@@ -14,6 +14,7 @@ import pytest
 from storywatch.normalise import Article
 from storywatch.seeds import load_seed
 from storywatch.storyline import Memory, Signature, Storyline, assess, classify, detect
+from storywatch.storyline.engine import SUMMARY_CHARS
 from storywatch.storyline.extract import extract_sentence
 
 SEED = """---
@@ -310,6 +311,15 @@ def test_export_shape(storyline: Storyline) -> None:
     } <= set(exported)
     assert exported["articles"][0]["url"] == SUMMIT_A.url
     assert exported["evidence"][0]["terms"]
+
+
+def test_a_long_summary_is_cut_at_a_word_and_ends_with_an_ellipsis(storyline: Storyline) -> None:
+    body = SUMMIT_A.summary + " Officials called the atmosphere constructive." * 12
+    long = article(SUMMIT_A.title, body, 20, 18, "wire")
+    summary = detect(storyline, storyline.initial_memory(), [long]).developments[0].summary
+    assert len(summary) <= SUMMARY_CHARS and summary.endswith("…")
+    kept = summary.removesuffix("…")
+    assert body.startswith(kept) and body[len(kept)] == " "  # whole words only
 
 
 def test_input_memory_is_not_modified(storyline: Storyline) -> None:

@@ -19,7 +19,7 @@ from storywatch.storyline.extract import Candidate, extract_candidates, extract_
 from storywatch.storyline.memory import ArticleRef, Development, Memory, Signature
 from storywatch.storyline.novelty import Classification, classify
 from storywatch.storyline.relevance import score_relevance
-from storywatch.storyline.text import clean_text, split_sentences
+from storywatch.storyline.text import clean_text, shorten, split_sentences
 
 logger = logging.getLogger(__name__)
 
@@ -197,7 +197,7 @@ def _create(
         novelty=novelty,
         types=set().union(*(c.types for c in parts)),
         title=clean_text(article.title),
-        summary=clean_text(article_text(article))[:SUMMARY_CHARS],
+        summary=shorten(clean_text(article_text(article)), SUMMARY_CHARS),
         first_seen=article.published.isoformat(),
         signatures=[Signature.of(c) for c in parts],
         articles=[_ref(article)],

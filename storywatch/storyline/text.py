@@ -25,6 +25,17 @@ def clean_text(text: str) -> str:
     return _SPACE.sub(" ", html.unescape(text or "").translate(_QUOTES)).strip()
 
 
+def shorten(text: str, limit: int) -> str:
+    """``text`` whole when it fits in ``limit`` characters, else cut at a word boundary and
+    ended with "…" (within the limit; a single word longer than it is cut inside)."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]  # room for the ellipsis
+    if not text[limit - 1].isspace():  # the cut falls inside a word: leave that word out
+        cut = cut.rpartition(" ")[0] or cut
+    return cut.rstrip(" ,;:-") + "…"
+
+
 def split_sentences(text: str) -> list[str]:
     """Split plain text into sentences (good enough for wire-style leads)."""
     protected = _ABBREV.sub(lambda m: m.group(0).replace(".", "\x00"), text)
