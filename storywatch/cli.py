@@ -624,7 +624,14 @@ def digest(
 ) -> None:
     """Preview the next digest, send digests now, or (no option) list every delivery.
     With --send, exit 1 when a delivery failed (it stays pending for the next run)."""
+    from storywatch.backfill import select_storylines
+
     config = _load(ctx)
+    try:
+        select_storylines(config, storyline)
+    except KeyError as exc:
+        err.print(f"[red]error:[/] {exc.args[0]}", highlight=False)
+        raise typer.Exit(EXIT_CONFIG) from None
     store = _open_store(config)
     failed = 0
     try:

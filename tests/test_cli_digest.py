@@ -47,6 +47,12 @@ def test_preview_writes_the_html_and_records_nothing(detected: Path, tmp_path: P
     assert "Truce talks: 2 new developments (" in done.stderr
     listed = storywatch("--config", str(detected), "digest", cwd=tmp_path)
     assert json.loads(listed.stdout) == []  # a preview sends and records nothing
+    unknown = storywatch(
+        "--config", str(detected), "digest", "--preview", str(preview), "--storyline", "nope",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert unknown.returncode == 2 and "error: no storyline 'nope'" in unknown.stderr
+    assert "Traceback" not in unknown.stderr
 
 
 def test_send_mails_once_and_the_listing_shows_it(detected: Path, tmp_path: Path) -> None:
