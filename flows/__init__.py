@@ -18,3 +18,15 @@ _DEFAULTS = {
 }
 for _name, _value in _DEFAULTS.items():
     os.environ.setdefault(_name, _value)
+
+
+def start_temporary_server() -> None:
+    """With no Prefect API configured, start Prefect's temporary server now, in the calling
+    thread, where Ctrl-C interrupts its start-up wait. Left to Prefect, it starts inside the
+    flow's event loop, where a Ctrl-C (which also kills the server, in the same process group)
+    could not break that wait: the command hung for the 2-minute timeout, then failed."""
+    from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import PREFECT_API_URL
+
+    if not PREFECT_API_URL.value():
+        SubprocessASGIServer().start()  # the instance Prefect's client then uses

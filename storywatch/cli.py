@@ -191,9 +191,11 @@ def _run_pipeline_flow(config: Config, kind: str, send_email: bool = True) -> In
 
         start_worker_server()  # the run's Dask workers fork from it: it imports meanwhile
     _use_local_prefect_server()
+    from flows import start_temporary_server
     from flows.run import run  # Prefect loads here, only for commands that orchestrate
 
     _setup_logging(logging.getLogger("storywatch").level)
+    start_temporary_server()
     flow_run = run(str(config.path.resolve()), kind=kind, send_email=send_email)
     return asyncio.run(flow_run).unquote()
 
@@ -696,8 +698,10 @@ def _smtp_blocks(config: Config) -> dict[str, Any]:
     if not any(config.digest_for(s).smtp_block for s in config.storylines):
         return {}
     _use_local_prefect_server()
+    from flows import start_temporary_server
     from flows.email_blocks import smtp_settings_from_blocks
 
+    start_temporary_server()
     return asyncio.run(smtp_settings_from_blocks(config))
 
 

@@ -28,7 +28,10 @@ def run_backfill_flow(
     err: Console,
 ) -> BackfillReport:
     """Run the backfill flow here, showing a bar of sources done (pages read so far)."""
+    from flows import start_temporary_server
     from flows.backfill import backfill as backfill_flow  # Prefect loads here
+
+    start_temporary_server()
 
     total = len(backfill.select_sources(config, sources))
     with _progress_bar(err, total):

@@ -8,8 +8,10 @@ import io
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from email import message_from_bytes, policy
 from html import escape
 from pathlib import Path
@@ -240,3 +242,42 @@ def test_the_library_never_imports_prefect() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_ctrl_c_while_the_temporary_prefect_server_starts_ends_the_command_promptly(
+    project: Path, tmp_path: Path
+) -> None:
+    # Ctrl-C reaches the whole foreground process group: the command and the temporary server
+    # it is waiting for. The command once sat out the 2-minute start-up timeout after it.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("STORYWATCH_", "PREFECT_"))}
+    env["PREFECT_HOME"] = str(tmp_path / "prefect-home")  # fresh: the server migrates a while
+    command = subprocess.Popen(
+        [STORYWATCH, "run", "--no-email"],
+        cwd=project,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own group, as a terminal's foreground job
+    )
+    assert command.stderr is not None
+    seen = []
+    for line in command.stderr:
+        seen.append(line)
+        if "Starting temporary server" in line:
+            break
+    else:
+        pytest.fail("no temporary server started:\n" + "".join(seen))
+    time.sleep(1)
+    interrupted = time.monotonic()
+    os.killpg(command.pid, signal.SIGINT)
+    try:
+        command.wait(timeout=30)
+    finally:
+        if command.poll() is None:
+            os.killpg(command.pid, signal.SIGKILL)
+            command.wait()
+    rest = command.stderr.read()
+    assert command.returncode != 0 and time.monotonic() - interrupted < 30
+    assert "Timed out" not in rest
