@@ -749,7 +749,10 @@ def main() -> None:
     exit_code = [1]  # an uncaught exception (its traceback already printed) exits 1
     atexit.register(_leave_now, exit_code)
     try:
-        app(args=config_option_first(sys.argv[1:], typer.main.get_command(app)))
+        args = sys.argv[1:]
+        if any(a in CONFIG_OPTION_NAMES or a.startswith("--config=") for a in args):
+            args = config_option_first(args, typer.main.get_command(app))  # 5 ms: only then
+        app(args=args)
         exit_code[0] = 0
     except SystemExit as exc:
         exit_code[0] = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)

@@ -199,10 +199,14 @@ def _failed(
     store: Store, delivery: PendingDelivery, token: str, path: Path | None, error: str
 ) -> DeliveryOutcome:
     release_delivery(store, delivery.id, token, error)
+    _log_not_sent(delivery, error)
+    return _outcome(delivery, "failed", None, path, error)
+
+
+def _log_not_sent(delivery: PendingDelivery, error: str) -> None:
     log.warning(
         "%s: digest for %s not sent, will retry: %s", delivery.storyline, delivery.recipient, error
     )
-    return _outcome(delivery, "failed", None, path, error)
 
 
 def _leave_pending(
@@ -216,9 +220,7 @@ def _leave_pending(
         path: Path | None = write_outbox(outbox, delivery.digest_id, delivery.message)
     except OSError:
         path = None  # the pass that tries this delivery for real reports why
-    log.warning(
-        "%s: digest for %s not sent, will retry: %s", delivery.storyline, delivery.recipient, error
-    )
+    _log_not_sent(delivery, error)
     return _outcome(delivery, "failed", None, path, error)
 
 

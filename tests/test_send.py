@@ -81,6 +81,16 @@ def detect(config: Config, store: Store) -> None:
     detect_storyline(config, STORYLINE, store, run_id=report.run_id)
 
 
+def talks_composed(world: World, feed_server: FeedServer) -> tuple[Config, Store]:
+    """One story detected and its digests composed (one per recipient), none sent yet."""
+    config, open_store = world
+    store = open_store()
+    serve(feed_server, [ITEM_TALKS], [])
+    detect(config, store)
+    compose_digests(config, store)
+    return config, store
+
+
 def digest_run(config: Config, store: Store, smtp: SmtpServer | None) -> list:
     """What the digest stage of a run does: compose, then deliver what is pending."""
     compose_digests(config, store)
@@ -247,11 +257,7 @@ class SilentServer:
 def test_a_server_that_never_answers_costs_one_timeout_per_pass_and_nothing_is_lost(
     world: World, feed_server: FeedServer, smtp: SmtpServer
 ) -> None:
-    config, open_store = world
-    store = open_store()
-    serve(feed_server, [ITEM_TALKS], [])
-    detect(config, store)
-    compose_digests(config, store)
+    config, store = talks_composed(world, feed_server)
     with SilentServer() as silent:
         hung = SmtpSettings("127.0.0.1", silent.port, "none", timeout=0.5)
         started = time.monotonic()
@@ -278,11 +284,8 @@ def test_a_server_that_never_answers_costs_one_timeout_per_pass_and_nothing_is_l
 
 
 def test_a_delivery_claim_has_exactly_one_winner(world: World, feed_server: FeedServer) -> None:
-    config, open_store = world
-    store = open_store()
-    serve(feed_server, [ITEM_TALKS], [])
-    detect(config, store)
-    compose_digests(config, store)
+    _, store = talks_composed(world, feed_server)
+    _, open_store = world
     delivery = pending_deliveries(store, STALE_CLAIM)[0]
     stores = [open_store() for _ in range(6)]
     barrier = threading.Barrier(len(stores))
@@ -332,11 +335,7 @@ def test_heartbeat_mail_when_nothing_is_new_at_most_once_a_day(
 def test_smtp_login_and_a_refused_login_stays_pending(
     world: World, feed_server: FeedServer
 ) -> None:
-    config, open_store = world
-    store = open_store()
-    serve(feed_server, [ITEM_TALKS], [])
-    detect(config, store)
-    compose_digests(config, store)
+    config, store = talks_composed(world, feed_server)
     with SmtpServer(login=("sw", "secret")) as server:
         wrong = SmtpSettings.from_env({**server.env(), "STORYWATCH_SMTP_PASSWORD": "nope"})
         refused = deliver_pending(store, config.outbox_dir, wrong)
@@ -352,11 +351,7 @@ def test_smtp_login_and_a_refused_login_stays_pending(
 def test_starttls_required_but_not_offered_is_an_error_not_a_clear_text_send(
     world: World, feed_server: FeedServer, smtp: SmtpServer
 ) -> None:
-    config, open_store = world
-    store = open_store()
-    serve(feed_server, [ITEM_TALKS], [])
-    detect(config, store)
-    compose_digests(config, store)
+    config, store = talks_composed(world, feed_server)
     settings = SmtpSettings.from_env(smtp.env(security="starttls"))
     outcomes = deliver_pending(store, config.outbox_dir, settings)
     assert {o.status for o in outcomes} == {"failed"}
@@ -396,11 +391,7 @@ def test_a_claim_left_by_a_crashed_run_is_sent_once_it_is_stale(
 
     from storywatch.schema import DeliveryRow, utcnow
 
-    config, open_store = world
-    store = open_store()
-    serve(feed_server, [ITEM_TALKS], [])
-    detect(config, store)
-    compose_digests(config, store)
+    config, store = talks_composed(world, feed_server)
     crashed = pending_deliveries(store, STALE_CLAIM)[0]
     assert claim_delivery(store, crashed.id, "run-that-died", STALE_CLAIM)
 
@@ -426,11 +417,7 @@ def test_tls_refuses_a_certificate_it_cannot_verify_and_sends_when_told_not_to_v
 ) -> None:
     from dataclasses import replace
 
-    config, open_store = world
-    store = open_store()
-    serve(feed_server, [ITEM_TALKS], [])
-    detect(config, store)
-    compose_digests(config, store)
+    config, store = talks_composed(world, feed_server)
     with SmtpServer(tls=security) as server:
         checked = SmtpSettings.from_env(server.env(security=security))
         assert checked is not None and checked.verify
