@@ -164,10 +164,11 @@ def create_db_engine(url: str) -> Engine:
         try:
             import psycopg  # noqa: F401  (psycopg 3 is the driver we ship in the postgres extra)
 
-            url = str(parsed.set(drivername="postgresql+psycopg"))
+            # Keep the URL object: str() of a URL masks its password as "***".
+            parsed = parsed.set(drivername="postgresql+psycopg")
         except ImportError:
             pass
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(parsed, pool_pre_ping=True)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.pgcluster import PasswordCluster
+
 # One PREFECT_HOME for every test session (and the CLI subprocesses they start): a fresh one
 # makes Prefect migrate its own database first, which costs ~25 s (../shared/PREFECT-NOTES.md).
 os.environ.setdefault("PREFECT_HOME", str(Path(tempfile.gettempdir()) / "storywatch-test-prefect"))
@@ -55,30 +57,60 @@ def postgres_skip_reason() -> str | None:
     return _postgres_unavailable()
 
 
-@pytest.fixture
-def postgres_url(postgres_skip_reason: str | None) -> Iterator[str]:
-    """A URL on a fresh, empty schema of the test database, dropped afterwards."""
-    if postgres_skip_reason:
-        pytest.skip(postgres_skip_reason)
+def _fresh_schema(base_url: str) -> Iterator[str]:
+    """A URL on a fresh, empty schema of base_url's database, dropped afterwards."""
     import sqlalchemy
 
     schema = f"sw_{uuid.uuid4().hex[:12]}"
-    admin = sqlalchemy.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    admin_url = sqlalchemy.make_url(base_url).set(drivername="postgresql+psycopg")
+    admin = sqlalchemy.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sqlalchemy.text(f"CREATE SCHEMA {schema}"))
-    separator = "&" if "?" in POSTGRES_URL else "?"
-    yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    separator = "&" if "?" in base_url else "?"
+    yield f"{base_url}{separator}options=-csearch_path%3D{schema}"
     with admin.connect() as conn:
         conn.execute(sqlalchemy.text(f"DROP SCHEMA {schema} CASCADE"))
     admin.dispose()
 
 
+@pytest.fixture
+def postgres_url(postgres_skip_reason: str | None) -> Iterator[str]:
+    """A URL on a fresh, empty schema of the test database, dropped afterwards."""
+    if postgres_skip_reason:
+        pytest.skip(postgres_skip_reason)
+    yield from _fresh_schema(POSTGRES_URL)
+
+
+@pytest.fixture(scope="session")
+def password_cluster() -> Iterator[PasswordCluster | str]:
+    """A private PostgreSQL that checks passwords, or why one cannot run here."""
+    cluster = PasswordCluster()
+    why = cluster.start()
+    yield why if why else cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def password_postgres_url(password_cluster: PasswordCluster | str) -> Iterator[str]:
+    """A URL with a password, on a fresh schema of a server that checks it."""
+    if isinstance(password_cluster, str):
+        pytest.skip(password_cluster)
+    yield from _fresh_schema(password_cluster.url)
+
+
+def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL for request.param: sqlite, postgresql, or postgresql-password."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'storywatch.db'}"
+    if request.param == "postgresql-password":
+        return str(request.getfixturevalue("password_postgres_url"))
+    return str(request.getfixturevalue("postgres_url"))
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Real SQLite file, then real PostgreSQL: store tests run on both backends."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'storywatch.db'}"
-    return str(request.getfixturevalue("postgres_url"))
+    return backend_url(request, tmp_path)
 
 
 # -- feeds: one real HTTP feed server per session, cleared before every test -----------------

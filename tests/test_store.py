@@ -23,8 +23,29 @@ from storywatch.store import (
     current_revision,
     head_revision,
 )
+from tests.conftest import backend_url
 
 T0 = datetime(2025, 3, 11, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "postgresql-password"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The store tests also run as a role whose password the server checks (scram-sha-256)."""
+    return backend_url(request, tmp_path)
+
+
+@pytest.mark.parametrize("scheme", ["postgresql", "postgresql+psycopg2"])
+def test_a_postgresql_password_reaches_the_server(password_postgres_url: str, scheme: str) -> None:
+    # The engine swaps in the psycopg driver (the default one on SQLAlchemy 2.0, or a named
+    # psycopg2 that is not installed); str(URL) would mask the password as "***" on the way.
+    from tests.pgcluster import PASSWORD
+
+    url = scheme + password_postgres_url[password_postgres_url.index("://") :]
+    engine = create_db_engine(url)
+    with engine.connect() as conn:  # the server checks the password (scram-sha-256)
+        assert conn.exec_driver_sql("SELECT current_user").scalar() == "storywatch_pw"
+    assert engine.url.password == PASSWORD
+    engine.dispose()
 
 
 def article(source: str, url: str, guid: str | None = None, title: str = "A title") -> Article:
