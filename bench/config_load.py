@@ -23,7 +23,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import storywatch.config as config_module  # noqa: E402
+import storywatch.config.config as config_module  # noqa: E402
 
 
 def write_config(folder: Path, sources: int) -> Path:

@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from storyline_eval import SHARED, load_feed_articles, load_realdata_articles  # noqa: E402
 
 import storywatch.detection as detection  # noqa: E402
-from storywatch.config import load_config  # noqa: E402
+from storywatch.config.config import load_config  # noqa: E402
 from storywatch.normalise import Article  # noqa: E402
 from storywatch.schema import utcnow  # noqa: E402
 from storywatch.store import Store  # noqa: E402

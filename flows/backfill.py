@@ -26,7 +26,7 @@ from flows.digest import send_digests
 from flows.email_blocks import smtp_settings_from_blocks
 from flows.run import cluster_articles
 from storywatch.backfill import BackfillReport, Window, select_storylines
-from storywatch.config import load_config
+from storywatch.config.config import load_config
 from storywatch.detection import StorylineDetection
 from storywatch.digest import ComposedDigest
 from storywatch.ingest import new_run_id

@@ -17,7 +17,7 @@ from prefect.cache_policies import NONE
 from prefect.task_runners import TaskRunner
 
 from flows.task_runners import results, submit
-from storywatch.config import Config, load_config
+from storywatch.config.config import Config, load_config
 from storywatch.detection import StorylineDetection, detect_configured
 
 

@@ -16,7 +16,7 @@ from prefect.artifacts import acreate_markdown_artifact
 from prefect.cache_policies import NONE
 
 from flows.email_blocks import smtp_settings_from_blocks
-from storywatch.config import load_config
+from storywatch.config.config import load_config
 from storywatch.digest import ComposedDigest, compose_configured
 from storywatch.send import DeliveryOutcome, SmtpSettings, send_configured
 

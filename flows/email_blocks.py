@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from storywatch.config import Config
+from storywatch.config.config import Config
 from storywatch.send import Security, SmtpSettings
 
 _SECURITY_BY_TYPE: dict[str, Security] = {"SSL": "ssl", "STARTTLS": "starttls", "INSECURE": "none"}

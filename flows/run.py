@@ -19,7 +19,7 @@ from flows.detect import detect_steps
 from flows.digest import digest_steps
 from flows.ingest import ingest_steps
 from flows.task_runners import stage_runner
-from storywatch.config import Config, load_config
+from storywatch.config.config import Config, load_config
 from storywatch.digest import immediate_storylines
 from storywatch.ingest import ClusterReport, cluster_new_articles, new_run_id
 from storywatch.store import Store

@@ -36,7 +36,7 @@ from prefect.types.entrypoint import EntrypointType
 
 from flows.digest import digest
 from flows.run import run
-from storywatch.config import Config, load_config
+from storywatch.config.config import Config, load_config
 
 log = logging.getLogger("storywatch.serve")
 

@@ -47,7 +47,7 @@ from prefect.task_runners import TaskRunner
 from prefect.utilities.annotations import quote
 
 from storywatch.chunks import LOGGER, preload_worker_modules, run_in_worker
-from storywatch.config import IngestSettings
+from storywatch.config.config import IngestSettings
 
 R = TypeVar("R")
 StartMethod = Literal["forkserver", "spawn"]

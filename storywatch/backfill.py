@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from storywatch import store_backfill
-from storywatch.config import Config, SourceConfig
+from storywatch.config.config import Config, SourceConfig
 from storywatch.fetch import Fetcher, FetchLimits, FetchRequest, run_blocking
 from storywatch.normalise import Article, normalise_feed
 from storywatch.parse import ParsedFeed, ParseError, parse_feed

@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from storywatch.config import IngestSettings
+from storywatch.config.config import IngestSettings
 from storywatch.fetch import FetchLimits, FetchRequest
 from storywatch.ingest import SourceReport
 

@@ -27,7 +27,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from storywatch.config import Config, ConfigError, ConfigNotFound, load_config
+from storywatch.config.config import Config, ConfigError, ConfigNotFound, load_config
 from storywatch.store import Store, StoreError
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from storywatch import backfill
 from storywatch.backfill import BackfillReport, SourceReach, Window
-from storywatch.config import Config
+from storywatch.config.config import Config
 
 
 def run_backfill_flow(

@@ -32,10 +32,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from storywatch.config import Config, StorylineConfig
+from storywatch.config.config import Config, StorylineConfig
+from storywatch.config.seeds import load_seed
 from storywatch.liveness import beating
 from storywatch.normalise import Article
-from storywatch.seeds import load_seed
 from storywatch.store import (
     LEASE_QUIET,
     ArticleText,
@@ -415,7 +415,7 @@ def detect_configured(
     """Live detection from a config path (one call: what the flow's task runs): first the
     windows stopped backfills left unsettled, as of their time
     (``replay.judge_stopped_backfills``), then ``detect_storyline``. One report for both."""
-    from storywatch.config import load_config
+    from storywatch.config.config import load_config
     from storywatch.replay import judge_stopped_backfills  # replay builds on this module
 
     config = load_config(config_path)

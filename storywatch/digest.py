@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 import nh3
 
-from storywatch.config import Config, DigestConfig, StorylineConfig
+from storywatch.config.config import Config, DigestConfig, StorylineConfig
 from storywatch.render import RenderedDigest, build_message, render_digest
 from storywatch.store import Store, StoredDevelopment
 from storywatch.store_digests import (
@@ -459,7 +459,7 @@ def compose_configured(
     config_path: str, storylines: Sequence[str] | None = None, run_id: str | None = None
 ) -> list[ComposedDigest]:
     """``compose_digests`` from a config path (one call: what the flow's task runs)."""
-    from storywatch.config import load_config
+    from storywatch.config.config import load_config
 
     config = load_config(config_path)
     store = Store.open(config.database_url)

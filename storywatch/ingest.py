@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from storywatch import dedupe
-from storywatch.config import Config
+from storywatch.config.config import Config
 from storywatch.fetch import (
     FetchLimits,
     FetchRequest,

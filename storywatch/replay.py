@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 
 from storywatch import store_backfill
 from storywatch.backfill import BackfillReport, Window, backfill_collect, unasked_storylines
-from storywatch.config import Config
+from storywatch.config.config import Config
 from storywatch.detection import (
     LIVE_WAIT_SECONDS,
     StorylineDetection,
@@ -228,7 +228,7 @@ def collect_configured(
     storylines: Sequence[str] | None = None,
 ) -> BackfillReport:
     """``backfill_collect`` from a config path: fetch and store the window's entries."""
-    from storywatch.config import load_config
+    from storywatch.config.config import load_config
 
     config = load_config(config_path)
     store = Store.open(config.database_url)
@@ -248,7 +248,7 @@ def detect_window_configured(
     owner: str | None = None,
 ) -> StorylineDetection:
     """``detect_window`` from a config path."""
-    from storywatch.config import load_config
+    from storywatch.config.config import load_config
 
     config = load_config(config_path)
     store = Store.open(config.database_url)
@@ -268,7 +268,7 @@ def settle_window_configured(
     run_id: str | None,
 ) -> list[ComposedDigest]:
     """``settle_window`` from a config path."""
-    from storywatch.config import load_config
+    from storywatch.config.config import load_config
 
     config = load_config(config_path)
     store = Store.open(config.database_url)
@@ -282,7 +282,7 @@ def settle_window_configured(
 def backfill_at_work(config_path: str, run_id: str) -> Iterator[None]:
     """The backfill ``run_id`` is at work while the block runs (its heartbeat from a thread);
     released after, done or not: what it left unsettled, the next live run finishes."""
-    from storywatch.config import load_config
+    from storywatch.config.config import load_config
 
     store = Store.open(load_config(config_path).database_url)
     try:
@@ -297,7 +297,7 @@ def open_backfill_configured(
 ) -> None:
     """``store_backfill.open_backfill`` from a config path: the window is the run's for
     ``storylines`` until it settles it (a backfill-by-day driver's, over its day runs)."""
-    from storywatch.config import load_config
+    from storywatch.config.config import load_config
 
     window = Window.parse(since, until)
     config = load_config(config_path)

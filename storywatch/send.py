@@ -249,7 +249,7 @@ def send_configured(
     config_path: str, per_storyline: Mapping[str, SmtpSettings] | None = None
 ) -> list[DeliveryOutcome]:
     """``deliver_pending`` from a config path and the STORYWATCH_SMTP_* environment."""
-    from storywatch.config import load_config
+    from storywatch.config.config import load_config
 
     config = load_config(config_path)
     smtp = SmtpSettings.from_env()

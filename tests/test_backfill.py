@@ -21,7 +21,7 @@ from storywatch.backfill import (
     page_is_older,
     template_pages,
 )
-from storywatch.config import load_config
+from storywatch.config.config import load_config
 from storywatch.detection import detect_storyline
 from storywatch.ingest import new_run_id
 from storywatch.normalise import Article

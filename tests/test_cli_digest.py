@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from storywatch.config import load_config
+from storywatch.config.config import load_config
 from storywatch.detection import detect_storyline
 from storywatch.ingest import ingest_once
 from storywatch.store import Store

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from storywatch.config import ConfigError, load_config, resolve_config_path
+from storywatch.config.config import ConfigError, load_config, resolve_config_path
 
 MINIMAL = """\
 storylines:

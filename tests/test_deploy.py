@@ -168,7 +168,7 @@ def test_prefect_yaml_schedules_what_serve_would_from_the_shipped_sources_yaml()
     """prefect.yaml is static, kept in step with sources.yaml by hand: the same scheduled
     deployments, intervals, crons and time zones as `storywatch serve` derives from it."""
     from flows.serve import build_deployments
-    from storywatch.config import load_config
+    from storywatch.config.config import load_config
 
     def served(schedule: Any) -> tuple[Any, ...]:
         if getattr(schedule, "interval", None) is not None:

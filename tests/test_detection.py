@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from storywatch.config import Config, load_config
+from storywatch.config.config import Config, load_config
 from storywatch.detection import (
     StorylineDetection,
     UnknownDevelopment,

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, select
 
-from storywatch.config import Config, load_config
+from storywatch.config.config import Config, load_config
 from storywatch.detection import detect_storyline, dismiss_development, redetect_storyline
 from storywatch.digest import compose_digests
 from storywatch.ingest import ingest_once

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from storywatch.config import DigestConfig, StorylineConfig
+from storywatch.config.config import DigestConfig, StorylineConfig
 from storywatch.digest import Digest, build_digest, build_heartbeat
 from storywatch.render import RenderedDigest, build_message, render_digest
 from storywatch.store import LinkedArticle, StoredDevelopment

@@ -36,7 +36,7 @@ def set_digest(path: Path, **settings: object) -> None:
 
 
 def deliveries(config: Path) -> list[dict]:
-    from storywatch.config import load_config
+    from storywatch.config.config import load_config
 
     store = Store.open(load_config(config).database_url)
     try:

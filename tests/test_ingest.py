@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from storywatch.config import load_config
+from storywatch.config.config import load_config
 from storywatch.ingest import IngestReport, ingest_once
 from storywatch.store import Store
 from tests.factories import BASE_DATE, news_items, rss, write_config

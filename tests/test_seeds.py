@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from storywatch.seeds import SeedError, load_seed
+from storywatch.config.seeds import SeedError, load_seed
 
 BAD = """---
 id: talks

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from storywatch.config import Config, load_config
+from storywatch.config.config import Config, load_config
 from storywatch.detection import detect_storyline
 from storywatch.digest import compose_digests
 from storywatch.ingest import ingest_once

@@ -54,7 +54,7 @@ def test_deployments_carry_the_configs_schedules_limits_and_absolute_path(tmp_pa
     from prefect.client.schemas.schedules import CronSchedule, IntervalSchedule
 
     from flows.serve import build_deployments
-    from storywatch.config import load_config
+    from storywatch.config.config import load_config
 
     path = serve_config(tmp_path)
     os.chdir(tmp_path)  # a relative --config still gives deployments the absolute path
@@ -103,7 +103,7 @@ def test_serve_works_without_a_backfill_module(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from flows.serve import build_deployments
-    from storywatch.config import load_config
+    from storywatch.config.config import load_config
 
     monkeypatch.setitem(sys.modules, "flows.backfill", None)  # importing it now fails
     names = set(by_name(build_deployments(load_config(serve_config(tmp_path)))))
@@ -145,7 +145,7 @@ def test_registered_deployments_read_back_and_an_overlapping_run_is_cancelled(
     tmp_path: Path, prefect_api_url: str
 ) -> None:
     from flows.serve import build_deployments
-    from storywatch.config import load_config
+    from storywatch.config.config import load_config
 
     path = serve_config(tmp_path, every_minutes=20)
     deployments = build_deployments(load_config(path))

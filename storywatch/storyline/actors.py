@@ -12,7 +12,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from storywatch.seeds import Seed
+from storywatch.config.seeds import Seed
 
 # Country -> names, demonyms and main cities. Generic world knowledge, not storyline terms.
 COUNTRIES: dict[str, tuple[str, ...]] = {

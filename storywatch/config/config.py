@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from storywatch.seeds import SeedError, load_seed
+from storywatch.config.seeds import SeedError, load_seed
 
 if TYPE_CHECKING:  # fetch pulls in httpx: commands that only read config should not pay for it
     from storywatch.fetch import FetchLimits
