@@ -51,7 +51,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import select  # noqa: E402
 
 from storywatch import dedupe  # noqa: E402
-from storywatch.fetch import FetchResult  # noqa: E402
+from storywatch.fetch.model import FetchResult  # noqa: E402
 from storywatch.ingest import cluster_new_articles  # noqa: E402
 from storywatch.normalise import Article, html_to_text, normalise_feed, one_line  # noqa: E402
 from storywatch.parse import parse_feed  # noqa: E402

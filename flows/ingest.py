@@ -25,7 +25,7 @@ from prefect.utilities.annotations import quote
 from flows.task_runners import quoted, results, stage_runner, submit
 from storywatch.chunks import gather_reports, split_fetches
 from storywatch.config.config import Config, load_config
-from storywatch.fetch import FetchLimits, FetchRequest
+from storywatch.fetch.model import FetchLimits, FetchRequest
 from storywatch.ingest import (
     IngestReport,
     SourceReport,

@@ -30,7 +30,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from storywatch import store_backfill
 from storywatch.config.config import Config, SourceConfig
-from storywatch.fetch import Fetcher, FetchLimits, FetchRequest, run_blocking
+from storywatch.fetch.client import Fetcher, run_blocking
+from storywatch.fetch.model import FetchLimits, FetchRequest
 from storywatch.normalise import Article, normalise_feed
 from storywatch.parse import ParsedFeed, ParseError, parse_feed
 from storywatch.schema import utcnow

@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from storywatch.config.config import IngestSettings
-from storywatch.fetch import FetchLimits, FetchRequest
+from storywatch.fetch.model import FetchLimits, FetchRequest
 from storywatch.ingest import SourceReport
 
 # What a worker runs a stage's task function with (never Prefect): preloaded by the forkserver.

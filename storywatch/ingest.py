@@ -20,13 +20,8 @@ from datetime import datetime, timedelta
 
 from storywatch import dedupe
 from storywatch.config.config import Config
-from storywatch.fetch import (
-    FetchLimits,
-    FetchRequest,
-    FetchResult,
-    fetch_as_completed,
-    run_blocking,
-)
+from storywatch.fetch.client import fetch_as_completed, run_blocking
+from storywatch.fetch.model import FetchLimits, FetchRequest, FetchResult
 from storywatch.normalise import Article, normalise_feed
 from storywatch.parse import ParseError, parse_feed
 from storywatch.schema import FetchRow, utcnow

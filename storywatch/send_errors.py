@@ -1,4 +1,4 @@
-"""SMTP failures: the one function that words them, in the tone of ``fetch_errors``.
+"""SMTP failures: the one function that words them, in the tone of ``fetch.errors``.
 
 ``describe_smtp_failure`` maps what ``smtplib``, ``ssl`` and the socket layer raise to a message
 naming the server, and says whether the failure is the server's as a whole (connection, TLS,

@@ -44,7 +44,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 if TYPE_CHECKING:  # type-only: keeps httpx out of commands that only read the database
     from storywatch.dedupe import Assignment, Candidate, Fingerprint, StoredSignature
-    from storywatch.fetch import FetchRequest, FetchResult
+    from storywatch.fetch.model import FetchRequest, FetchResult
     from storywatch.normalise import Article
 
 from storywatch.schema import (
@@ -326,7 +326,7 @@ class Store:
 
     def fetch_requests(self, names: Sequence[str]) -> list[FetchRequest]:
         """One request per source, carrying the validators for a conditional GET."""
-        from storywatch.fetch import FetchRequest
+        from storywatch.fetch.model import FetchRequest
 
         with self.session() as session:
             rows = {

@@ -9,7 +9,7 @@ import pytest
 
 from storywatch.chunks import gather_reports, split_fetches
 from storywatch.config.config import ConfigError, IngestSettings, load_config
-from storywatch.fetch import FetchRequest
+from storywatch.fetch.model import FetchRequest
 from storywatch.ingest import SourceReport
 from tests.factories import write_config
 

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from storywatch import dedupe
 from storywatch.dedupe import ArticleText, assign_clusters, fingerprint, fingerprint_many
-from storywatch.fetch import FetchResult
+from storywatch.fetch.model import FetchResult
 from storywatch.ingest import cluster_new_articles
 from storywatch.normalise import Article, normalise_feed
 from storywatch.parse import parse_feed

@@ -18,17 +18,15 @@ from typing import Any
 import pytest
 
 import storywatch
-from storywatch.fetch import (
+from storywatch.fetch.client import (
     ACCEPT,
     DEFAULT_USER_AGENT,
-    FetchLimits,
-    FetchRequest,
-    FetchResult,
     describe_failure,
     fetch_all,
     fetch_sources,
     parse_retry_after,
 )
+from storywatch.fetch.model import FetchLimits, FetchRequest, FetchResult
 from tests.feedserver import SAMPLE_RSS, FeedServer, MiB
 
 FAST = FetchLimits(
@@ -492,7 +490,7 @@ class _SocketOnly:
 
 
 def test_a_connection_the_server_closed_reads_as_readable() -> None:
-    from storywatch.fetch import _ReadableCheckStream
+    from storywatch.fetch.client import _ReadableCheckStream
 
     ours, theirs = socket.socketpair()
     try:
@@ -510,7 +508,8 @@ def test_a_connection_the_server_closed_reads_as_readable() -> None:
 def test_a_kept_alive_connection_closed_by_the_server_is_not_reused() -> None:
     """An HTTP/1.1 server that keeps the connection open after answering, then drops it: the
     next request must go out on a new connection (no retries allowed here to hide a failure)."""
-    from storywatch.fetch import Fetcher, FetchLimits, FetchRequest, run_blocking
+    from storywatch.fetch.client import Fetcher, run_blocking
+    from storywatch.fetch.model import FetchLimits, FetchRequest
 
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
@@ -555,7 +554,7 @@ def test_run_blocking_inside_a_running_loop_keeps_the_callers_context() -> None:
     and without it the fetch log lines leave the run ("without a flow run id")."""
     import contextvars
 
-    from storywatch.fetch import run_blocking
+    from storywatch.fetch.client import run_blocking
 
     marker: contextvars.ContextVar[str] = contextvars.ContextVar("marker", default="lost")
 

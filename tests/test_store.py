@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect
 
-from storywatch.fetch import FetchResult
+from storywatch.fetch.model import FetchResult
 from storywatch.normalise import Article
 from storywatch.store import (
     FetchRecord,

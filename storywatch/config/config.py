@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -20,9 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from storywatch.config.seeds import SeedError, load_seed
-
-if TYPE_CHECKING:  # fetch pulls in httpx: commands that only read config should not pay for it
-    from storywatch.fetch import FetchLimits
+from storywatch.fetch.model import FetchLimits  # the data only: no httpx
 
 DEFAULT_CONFIG_NAME = "sources.yaml"
 # An archive template's placeholders (backfill): {page} counts from 1; {since} and {until} are
@@ -117,8 +115,6 @@ class IngestSettings(_Strict):
         return self.task_runner == "dask" and not self.dask_address and self.dask_processes
 
     def fetch_limits(self) -> FetchLimits:
-        from storywatch.fetch import FetchLimits
-
         return FetchLimits(
             deadline=self.timeout,
             connect_timeout=self.connect_timeout,

@@ -2,12 +2,12 @@
 
 ``describe_failure`` maps every failure of one source, ours or httpx's, to an ``error_kind`` (a
 stable key the store and the health table group by) and a message a user understands. Nothing
-here does I/O; ``storywatch.fetch`` raises these and catches them all per source.
+here does I/O; ``storywatch.fetch.client`` raises these and catches them all per source.
 
 Failures and the ``error_kind`` each becomes (``*`` = retried with backoff)::
 
     Exception
-    ├── FetchFailure                 raised by storywatch.fetch
+    ├── FetchFailure                 raised by storywatch.fetch.client
     │   ├── BadURL                   bad_url             not a URL, or no host
     │   ├── BadScheme                bad_scheme          URL or redirect target not http(s)
     │   ├── BadStatus                http_status         4xx / 5xx (3xx without Location)
@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Literal, TypeVar
 import httpx
 
 if TYPE_CHECKING:
-    from storywatch.fetch import FetchLimits
+    from storywatch.fetch.model import FetchLimits
 
 ErrorKind = Literal[
     "bad_url", "bad_scheme", "http_status", "rate_limited", "redirect_loop", "too_many_redirects",
@@ -53,7 +53,7 @@ _E = TypeVar("_E", bound=BaseException)
 
 
 class FetchFailure(Exception):
-    """Base of the failures storywatch.fetch raises; none escapes ``fetch_all``."""
+    """Base of the failures storywatch.fetch.client raises; none escapes ``fetch_all``."""
 
 
 @dataclass(eq=False)

@@ -2,14 +2,14 @@
 
 Input: one ``FetchRequest`` per source (URL plus the validators stored from the last fetch).
 Output: one ``FetchResult`` per source, never an exception: every failure is mapped in one place
-(``fetch_errors.describe_failure``) to an ``error_kind`` and a plain-words ``error`` that the store
+(``errors.describe_failure``) to an ``error_kind`` and a plain-words ``error`` that the store
 saves in the source's health.
 
 How one source is fetched: wait for a slot (per host, then overall), then within a total deadline
 make up to ``1 + retries`` attempts; an attempt is one GET that follows redirects itself, checks
 the status and streams the body through a bounded decompressor.
 
-The failures, drawn as a tree with their kinds, are in ``storywatch.fetch_errors``.
+The failures, drawn as a tree with their kinds, are in ``storywatch.fetch.errors``.
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import httpcore
 import httpx
@@ -43,7 +43,7 @@ from tenacity import (
 )
 
 import storywatch
-from storywatch.fetch_errors import (
+from storywatch.fetch.errors import (
     BadEncoding,
     BadScheme,
     BadStatus,
@@ -58,11 +58,10 @@ from storywatch.fetch_errors import (
     find_cause,
     format_size,
 )
+from storywatch.fetch.model import FetchLimits, FetchRequest, FetchResult
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-FetchStatus = Literal["ok", "not_modified", "error"]
 
 DEFAULT_USER_AGENT = (
     f"storywatch/{storywatch.__version__} "
@@ -75,53 +74,6 @@ ACCEPT = (
 ACCEPT_ENCODING = "gzip, deflate"
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-
-
-@dataclass(frozen=True)
-class FetchLimits:
-    """Bounds that keep one bad source from holding or flooding a run."""
-
-    deadline: float = 30.0  # seconds for the whole fetch of one source, retries included
-    connect_timeout: float = 10.0
-    read_timeout: float = 15.0
-    retries: int = 2  # extra attempts after the first, on retryable failures only
-    max_bytes: int = 10 * 1024 * 1024  # counted after decompression
-    max_redirects: int = 5
-    concurrency: int = 16  # requests in flight overall
-    per_host: int = 2  # requests in flight per host
-    backoff_base: float = 0.5  # seconds; exponential with full jitter
-    user_agent: str = ""  # empty: the default descriptive User-Agent
-
-
-@dataclass(frozen=True)
-class FetchRequest:
-    source: str  # the source's name (its key everywhere)
-    url: str
-    etag: str | None = None
-    last_modified: str | None = None
-
-
-@dataclass
-class FetchResult:
-    source: str
-    url: str
-    status: FetchStatus
-    started_at: datetime
-    duration: float  # seconds, retries included
-    http_status: int | None = None
-    final_url: str | None = None  # after redirects
-    content: bytes | None = None  # decoded body (status "ok" only)
-    headers: dict[str, str] = field(default_factory=dict)  # lower-cased names
-    etag: str | None = None  # validators to store for the next conditional GET
-    last_modified: str | None = None
-    attempts: int = 1  # 0 when the request was refused before any I/O (bad URL or scheme)
-    error_kind: str | None = None  # one of fetch_errors.ErrorKind
-    error: str | None = None  # plain words for the health table
-
-    @property
-    def fetched(self) -> bool:
-        """True when the server answered with a feed or a 304 (the run counts it as reached)."""
-        return self.status != "error"
 
 
 # --- one source ------------------------------------------------------------------------------
