@@ -37,7 +37,7 @@ from storyline_eval import SHARED, load_feed_articles, load_realdata_articles  #
 
 import storywatch.detection as detection  # noqa: E402
 from storywatch.config.config import load_config  # noqa: E402
-from storywatch.normalise import Article  # noqa: E402
+from storywatch.parse.normalise import Article  # noqa: E402
 from storywatch.schema import utcnow  # noqa: E402
 from storywatch.store import Store  # noqa: E402
 

@@ -54,7 +54,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from scoring import format_table, score  # noqa: E402
 
 from storywatch.config.seeds import load_seed  # noqa: E402
-from storywatch.normalise import Article, canonical_url  # noqa: E402
+from storywatch.parse.normalise import Article, canonical_url  # noqa: E402
 from storywatch.storyline import Storyline, assess, detect  # noqa: E402
 
 SHARED = ROOT.parent / "shared"

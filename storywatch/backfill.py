@@ -32,8 +32,9 @@ from storywatch import store_backfill
 from storywatch.config.config import Config, SourceConfig
 from storywatch.fetch.client import Fetcher, run_blocking
 from storywatch.fetch.model import FetchLimits, FetchRequest
-from storywatch.normalise import Article, normalise_feed
-from storywatch.parse import ParsedFeed, ParseError, parse_feed
+from storywatch.parse.decode import ParsedFeed, ParseError
+from storywatch.parse.feedparser import parse_feed
+from storywatch.parse.normalise import Article, normalise_feed
 from storywatch.schema import utcnow
 from storywatch.store import Store
 

@@ -35,7 +35,7 @@ from typing import Any
 from storywatch.config.config import Config, StorylineConfig
 from storywatch.config.seeds import load_seed
 from storywatch.liveness import beating
-from storywatch.normalise import Article
+from storywatch.parse.normalise import Article
 from storywatch.store import (
     LEASE_QUIET,
     ArticleText,

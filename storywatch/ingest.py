@@ -22,8 +22,9 @@ from storywatch import dedupe
 from storywatch.config.config import Config
 from storywatch.fetch.client import fetch_as_completed, run_blocking
 from storywatch.fetch.model import FetchLimits, FetchRequest, FetchResult
-from storywatch.normalise import Article, normalise_feed
-from storywatch.parse import ParseError, parse_feed
+from storywatch.parse.decode import ParseError
+from storywatch.parse.feedparser import parse_feed
+from storywatch.parse.normalise import Article, normalise_feed
 from storywatch.schema import FetchRow, utcnow
 from storywatch.store import FetchRecord, Store
 

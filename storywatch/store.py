@@ -45,7 +45,7 @@ from sqlalchemy.orm import Session, sessionmaker
 if TYPE_CHECKING:  # type-only: keeps httpx out of commands that only read the database
     from storywatch.dedupe import Assignment, Candidate, Fingerprint, StoredSignature
     from storywatch.fetch.model import FetchRequest, FetchResult
-    from storywatch.normalise import Article
+    from storywatch.parse.normalise import Article
 
 from storywatch.schema import (
     ArticleRow,

@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import Connection, and_, func, or_, select, update
 
 from storywatch.liveness import beating
-from storywatch.normalise import Article
+from storywatch.parse.normalise import Article
 from storywatch.schema import utcnow
 from storywatch.store import (
     ARTICLES,

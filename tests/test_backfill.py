@@ -24,7 +24,7 @@ from storywatch.backfill import (
 from storywatch.config.config import load_config
 from storywatch.detection import detect_storyline
 from storywatch.ingest import new_run_id
-from storywatch.normalise import Article
+from storywatch.parse.normalise import Article
 from storywatch.replay import (
     compose_window_digests,
     detect_window,

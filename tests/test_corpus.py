@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from storywatch.normalise import normalise_feed
-from storywatch.parse import ParseError, parse_feed
+from storywatch.parse.decode import ParseError
+from storywatch.parse.feedparser import parse_feed
+from storywatch.parse.normalise import normalise_feed
 from tests.conftest import SHARED, shared_path
 
 CORPUS = SHARED / "corpus"

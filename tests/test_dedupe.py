@@ -17,8 +17,8 @@ from storywatch import dedupe
 from storywatch.dedupe import ArticleText, assign_clusters, fingerprint, fingerprint_many
 from storywatch.fetch.model import FetchResult
 from storywatch.ingest import cluster_new_articles
-from storywatch.normalise import Article, normalise_feed
-from storywatch.parse import parse_feed
+from storywatch.parse.feedparser import parse_feed
+from storywatch.parse.normalise import Article, normalise_feed
 from storywatch.schema import BandRow, ClusterRow, FingerprintRow
 from storywatch.store import FetchRecord, Store
 from tests.conftest import shared_path

@@ -1,4 +1,4 @@
-"""fastparse.fast_parse gives exactly the feedparser path's ParsedFeed, or declines.
+"""fast.fast_parse gives exactly the feedparser path's ParsedFeed, or declines.
 
 For every input file of ../shared/corpus (the same files tests/test_corpus.py reads), for the
 bundled demo feeds, for feeds made by the ingest benchmark's generator and for small
@@ -26,8 +26,9 @@ from hypothesis import strategies as st
 
 from bench.ingest import make_feed
 from storywatch.demo import demo_feed_files
-from storywatch.fastparse import _CP1252, fast_parse, parse_date
-from storywatch.parse import ParsedFeed, ParseError, _decompress, parse_feed
+from storywatch.parse.decode import ParsedFeed, ParseError, decompress
+from storywatch.parse.fast import _CP1252, fast_parse, parse_date
+from storywatch.parse.feedparser import parse_feed
 from tests.conftest import shared_path
 from tests.test_corpus import _HEADER_LINE, CASES
 
@@ -52,7 +53,7 @@ def compare(data: bytes, url: str, headers: dict[str, str] | None = None) -> boo
     """Whether fast_parse accepted ``data``; fails with a diff when it differs from feedparser."""
     headers = headers or {}
     try:
-        body = _decompress(data)
+        body = decompress(data)
     except ParseError:
         return False  # parse_feed raises before it would call the fast path
     fast = fast_parse(body, url, {k.lower(): v for k, v in headers.items()}, now=NOW)

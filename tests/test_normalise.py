@@ -10,14 +10,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from storywatch.normalise import (
+from storywatch.parse.decode import FeedEntry, ParsedFeed
+from storywatch.parse.normalise import (
     Article,
     canonical_url,
     html_to_text,
     normalise_entry,
     normalise_feed,
 )
-from storywatch.parse import FeedEntry, ParsedFeed
 from tests.conftest import shared_path
 
 FEED_URL = "https://news.example.org/world/rss.xml"
@@ -294,8 +294,8 @@ def test_normalise_feed_dedupes_and_applies_max_age() -> None:
 
 def test_control_characters_never_reach_the_store() -> None:
     """A NUL cannot be stored in a PostgreSQL text column: one bad entry must not sink a feed."""
-    from storywatch.normalise import normalise_entry
-    from storywatch.parse import FeedEntry
+    from storywatch.parse.decode import FeedEntry
+    from storywatch.parse.normalise import normalise_entry
 
     entry = FeedEntry(
         title="Talks\x00 resume\x07",

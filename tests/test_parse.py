@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from storywatch.parse import ParsedFeed, ParseError, parse_feed
+from storywatch.parse.decode import ParsedFeed, ParseError
+from storywatch.parse.feedparser import parse_feed
 
 URL = "https://news.example.org/world/feed.xml"
 NOW = datetime(2025, 6, 10, 12, 0, tzinfo=UTC)

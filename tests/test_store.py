@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import inspect
 
 from storywatch.fetch.model import FetchResult
-from storywatch.normalise import Article
+from storywatch.parse.normalise import Article
 from storywatch.store import (
     FetchRecord,
     Store,

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from storywatch.config.seeds import load_seed
-from storywatch.normalise import Article
+from storywatch.parse.normalise import Article
 from storywatch.storyline import Memory, Signature, Storyline, assess, classify, detect
 from storywatch.storyline.engine import SUMMARY_CHARS
 from storywatch.storyline.extract import extract_sentence

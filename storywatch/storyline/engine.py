@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 
 from storywatch.config.seeds import DEVELOPMENT_TYPES, Seed
-from storywatch.normalise import Article
+from storywatch.parse.normalise import Article
 from storywatch.storyline.actors import ActorIndex, build_index
 from storywatch.storyline.extract import Candidate, extract_candidates, extract_sentence
 from storywatch.storyline.memory import ArticleRef, Development, Memory, Signature

@@ -47,15 +47,15 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from storywatch.parse import (
-    _LONG_TAG,
+from storywatch.parse.decode import (
+    LONG_TAG,
     FeedEntry,
     ParsedFeed,
-    _decode,
-    _feed_entry,
-    _has_anything,
-    _scan_prolog,
+    decode,
+    feed_entry,
+    has_anything,
     prev_archive_url,
+    scan_prolog,
 )
 
 try:  # feedparser's own helpers and tables, so that the fast path follows them exactly
@@ -150,16 +150,16 @@ def fast_parse(
 
 def _fast_parse(content: bytes, url: str, headers: Mapping[str, str], now: datetime) -> ParsedFeed:
     content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
-    decoded = _decode(content, content_type)
+    decoded = decode(content, content_type)
     if decoded.lossy:
         raise _Decline("bytes were replaced while decoding")
     text = decoded.text.lstrip("\ufeff \t\r\n")
     if not text.startswith("<"):
         raise _Decline("empty, JSON, or junk before the first tag")
-    end, doctype, _ = _scan_prolog(text)
+    end, doctype, _ = scan_prolog(text)
     if doctype is not None or "<!DOCTYPE" in text[:end].upper():
         raise _Decline("DOCTYPE")
-    if _LONG_TAG.search(text):  # maybe an attribute bomb: the slow path checks and refuses it
+    if LONG_TAG.search(text):  # maybe an attribute bomb: the slow path checks and refuses it
         raise _Decline("a tag longer than 8 KiB")
     # A str is parsed as UTF-8 whatever its XML declaration says: the text is exactly the one
     # parse_feed hands feedparser (which drops the declaration and adds its own UTF-8 one).
@@ -169,7 +169,7 @@ def _fast_parse(content: bytes, url: str, headers: Mapping[str, str], now: datet
     root, names, version = _read_names(parser.read_events())
     reader = _Reader(names, url)
     reader.run(root)
-    entries = [e for e in (_feed_entry(d, now) for d in reader.entries) if _has_anything(e)]
+    entries = [e for e in (feed_entry(d, now) for d in reader.entries) if has_anything(e)]
     return ParsedFeed(
         title=reader.feeddata.get("title", ""),
         version=version,

@@ -17,7 +17,7 @@ from urllib.parse import quote, unquote_plus, urljoin, urlsplit
 
 import nh3
 
-from storywatch.parse import FeedEntry, ParsedFeed
+from storywatch.parse.decode import FeedEntry, ParsedFeed
 
 
 @dataclass
