@@ -43,7 +43,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 if TYPE_CHECKING:  # type-only: keeps httpx out of commands that only read the database
-    from storywatch.dedupe import Assignment, Candidate, Fingerprint, StoredSignature
+    from storywatch.dedupe import Assignment, ClusterCandidate, Fingerprint, StoredSignature
     from storywatch.fetch.model import FetchRequest, FetchResult
     from storywatch.parse.normalise import Article
 
@@ -1082,12 +1082,12 @@ class ClusterTransaction:
 
     def candidates(
         self, stored: Mapping[int, StoredSignature], ids: Iterable[int]
-    ) -> dict[int, Candidate]:
+    ) -> dict[int, ClusterCandidate]:
         """The stored articles ``ids`` (of ``stored``) with their publication and cluster."""
-        from storywatch.dedupe import Candidate, Fingerprint  # numpy: only when clustering
+        from storywatch.dedupe import ClusterCandidate, Fingerprint  # numpy: only when clustering
 
         wanted = sorted(set(ids))
-        result: dict[int, Candidate] = {}
+        result: dict[int, ClusterCandidate] = {}
         for start in range(0, len(wanted), _IN_CHUNK):
             query = select(ARTICLES.c.id, ARTICLES.c.published_at, ARTICLES.c.cluster_id).where(
                 ARTICLES.c.id.in_(wanted[start : start + _IN_CHUNK])
@@ -1095,7 +1095,7 @@ class ClusterTransaction:
             for article_id, published, cluster_id in self.conn.execute(query):
                 s = stored[article_id]
                 fingerprint = Fingerprint(article_id, published, s.shingles, s.signature, s.bands)
-                result[article_id] = Candidate(fingerprint, cluster_id=cluster_id)
+                result[article_id] = ClusterCandidate(fingerprint, cluster_id=cluster_id)
         return result
 
     def save(self, fingerprints: Sequence[Fingerprint], assignments: Sequence[Assignment]) -> None:

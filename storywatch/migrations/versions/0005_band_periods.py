@@ -1,7 +1,7 @@
 """band periods: the LSH index partitioned by publication period, (bucket, band_key, article_id)
 
 The period leads the primary key, so a clustering batch reads and writes only the recent part
-of the index (storywatch/dedupe.py, "The time window"). The stored band rows are copied with
+of the index (storywatch/dedupe/minhash.py, "The time window"). The stored band rows are copied with
 each article's period: whole 7-day periods (dedupe.BUCKET_DAYS at this revision) since
 1970-01-01 UTC of its published_at, on whole seconds, which is dedupe.time_bucket. A later
 change of the period is ``ClusterTransaction.rebuild_index``'s job, not a migration's.
