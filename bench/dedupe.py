@@ -55,7 +55,8 @@ from storywatch.fetch.model import FetchResult  # noqa: E402
 from storywatch.ingest import cluster_new_articles  # noqa: E402
 from storywatch.parse.feedparser import parse_feed  # noqa: E402
 from storywatch.parse.normalise import Article, html_to_text, normalise_feed, one_line  # noqa: E402
-from storywatch.store import FetchRecord, Store  # noqa: E402
+from storywatch.store.repository import Store  # noqa: E402
+from storywatch.store.sources import FetchRecord  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
@@ -294,7 +295,7 @@ def check(url: str, batch: int, cold: bool = False) -> dict[str, float]:
     copies (4 in 5 of articles from the last ``RECENT_DAYS``, 1 in 5 of any age), then time
     clustering them: hash, index lookup, verification, writes (``cold``: the database's files
     dropped from the OS page cache first). Reports which copies folded."""
-    from storywatch.schema import ArticleRow
+    from storywatch.store.schema import ArticleRow
 
     store = Store.open(url)
     have = store.count_articles()

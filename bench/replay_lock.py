@@ -38,8 +38,9 @@ from storyline_eval import SHARED, load_feed_articles, load_realdata_articles  #
 import storywatch.detection as detection  # noqa: E402
 from storywatch.config.config import load_config  # noqa: E402
 from storywatch.parse.normalise import Article  # noqa: E402
-from storywatch.schema import utcnow  # noqa: E402
-from storywatch.store import Store  # noqa: E402
+from storywatch.store.articles import insert_articles  # noqa: E402
+from storywatch.store.repository import Store  # noqa: E402
+from storywatch.store.schema import utcnow  # noqa: E402
 
 STORYLINE = "ukraine-peace-talks"
 
@@ -75,7 +76,7 @@ def build_database(folder: Path, count: int) -> tuple[Path, Store]:
     source_ids = store.sync_sources([("Bench", "http://127.0.0.1:9/feed.xml")])
     with store.engine.begin() as conn:
         for start in range(0, len(articles), 2000):
-            store._insert_articles(conn, articles[start : start + 2000], source_ids, None, utcnow())
+            insert_articles(conn, articles[start : start + 2000], source_ids, None, utcnow())
     detection.detect_storyline(config, STORYLINE, store)
     return config_path, store
 

@@ -74,7 +74,7 @@ def install() -> None:
 
 
 def install_store() -> None:
-    from storywatch.store import Store
+    from storywatch.store.repository import Store
 
     for method in ("start_run",):
         setattr(Store, method, _timed(getattr(Store, method)))

@@ -34,8 +34,8 @@ from storywatch.ingest import (
     new_run_id,
     plan_fetches,
 )
-from storywatch.schema import utcnow
-from storywatch.store import Store
+from storywatch.store.repository import Store
+from storywatch.store.schema import utcnow
 
 
 @task(name="fetch-and-store", cache_policy=NONE, retries=1, retry_delay_seconds=2)

@@ -22,7 +22,7 @@ from flows.task_runners import stage_runner
 from storywatch.config.config import Config, load_config
 from storywatch.digest import immediate_storylines
 from storywatch.ingest import ClusterReport, cluster_new_articles, new_run_id
-from storywatch.store import Store
+from storywatch.store.repository import Store
 
 
 @task(name="cluster-articles", cache_policy=NONE, retries=2, retry_delay_seconds=2)

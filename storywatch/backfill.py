@@ -28,15 +28,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from storywatch import store_backfill
 from storywatch.config.config import Config, SourceConfig
 from storywatch.fetch.client import Fetcher, run_blocking
 from storywatch.fetch.model import FetchLimits, FetchRequest
 from storywatch.parse.decode import ParsedFeed, ParseError
 from storywatch.parse.feedparser import parse_feed
 from storywatch.parse.normalise import Article, normalise_feed
-from storywatch.schema import utcnow
-from storywatch.store import Store
+from storywatch.store import backfill as store_backfill
+from storywatch.store.repository import Store
+from storywatch.store.schema import utcnow
 
 log = logging.getLogger(__name__)
 

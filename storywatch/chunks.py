@@ -38,7 +38,7 @@ WORKER_MODULES = (
     "distributed",
     "storywatch.chunks",
     "storywatch.ingest",
-    "storywatch.store",
+    "storywatch.store.repository",
     "storywatch.detection",
 )
 

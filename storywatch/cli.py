@@ -28,7 +28,8 @@ from rich.console import Console
 from rich.table import Table
 
 from storywatch.config.config import Config, ConfigError, ConfigNotFound, load_config
-from storywatch.store import Store, StoreError
+from storywatch.store.database import StoreError
+from storywatch.store.repository import Store
 
 if TYPE_CHECKING:
     from storywatch.ingest import IngestReport
@@ -330,7 +331,7 @@ def sources_status(ctx: typer.Context) -> None:
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
     """Apply database migrations (also done automatically on first use)."""
-    from storywatch.store import create_db_engine, head_revision, upgrade_database
+    from storywatch.store.database import create_db_engine, head_revision, upgrade_database
 
     config = _load(ctx)
     engine = create_db_engine(config.database_url)
@@ -588,7 +589,7 @@ def backfill(
 
 def _print_deliveries(config: Config, run_id: str) -> list[Path]:
     """Report this run's digests on stderr; return the outbox files written for them."""
-    from storywatch.store_digests import run_deliveries
+    from storywatch.store.digests import run_deliveries
 
     store = _open_store(config)
     try:
@@ -686,7 +687,7 @@ def _send_digests_now(config: Config, store: Store) -> int:
 
 
 def _list_deliveries(store: Store) -> None:
-    from storywatch.store_digests import delivery_statuses
+    from storywatch.store.digests import delivery_statuses
 
     rows = [{**r, "sent_at": _iso(r["sent_at"])} for r in delivery_statuses(store)]
     print(json.dumps(rows, ensure_ascii=False, indent=1))

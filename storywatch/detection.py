@@ -36,10 +36,10 @@ from storywatch.config.config import Config, StorylineConfig
 from storywatch.config.seeds import load_seed
 from storywatch.liveness import beating
 from storywatch.parse.normalise import Article
-from storywatch.store import (
+from storywatch.store.repository import Store
+from storywatch.store.storylines import (
     LEASE_QUIET,
-    ArticleText,
-    Store,
+    PendingArticle,
     StorylineMoved,
     StorylineTransaction,
 )
@@ -287,7 +287,7 @@ def plan_detection(
     view: StorylineTransaction,
     storyline: Storyline,
     memory: Memory | None,
-    pending: Sequence[ArticleText],
+    pending: Sequence[PendingArticle],
     run_id: str | None,
     earlier: Sequence[Development] = (),
 ) -> Writer:
@@ -330,7 +330,7 @@ def _save(
     storyline: Storyline,
     before: Memory,
     result: DetectionResult,
-    pending: Sequence[ArticleText],
+    pending: Sequence[PendingArticle],
     run_id: str | None,
     fresh: bool,
 ) -> None:
@@ -379,7 +379,7 @@ def _development_row(development: Development, run_id: str | None) -> dict[str, 
     }
 
 
-def _article(stored: ArticleText) -> Article:
+def _article(stored: PendingArticle) -> Article:
     return Article(
         source=stored.source,
         url=stored.url,

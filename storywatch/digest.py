@@ -25,13 +25,14 @@ import nh3
 
 from storywatch.config.config import Config, DigestConfig, StorylineConfig
 from storywatch.render import RenderedDigest, build_message, render_digest
-from storywatch.store import Store, StoredDevelopment
-from storywatch.store_digests import (
+from storywatch.store.developments import StoredDevelopment
+from storywatch.store.digests import (
     DigestTransaction,
     EarlierDevelopment,
     NewDigest,
     digest_transaction,
 )
+from storywatch.store.repository import Store
 
 log = logging.getLogger(__name__)
 

@@ -25,8 +25,9 @@ from storywatch.fetch.model import FetchLimits, FetchRequest, FetchResult
 from storywatch.parse.decode import ParseError
 from storywatch.parse.feedparser import parse_feed
 from storywatch.parse.normalise import Article, normalise_feed
-from storywatch.schema import FetchRow, utcnow
-from storywatch.store import FetchRecord, Store
+from storywatch.store.repository import Store
+from storywatch.store.schema import FetchRow, utcnow
+from storywatch.store.sources import FetchRecord
 
 log = logging.getLogger(__name__)
 

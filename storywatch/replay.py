@@ -24,7 +24,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from storywatch import store_backfill
 from storywatch.backfill import BackfillReport, Window, backfill_collect, unasked_storylines
 from storywatch.config.config import Config
 from storywatch.detection import (
@@ -39,8 +38,10 @@ from storywatch.detection import (
     storyline_config,
 )
 from storywatch.digest import ComposedDigest, DigestWindow, compose_digests
-from storywatch.store import Store, StorylineTransaction
-from storywatch.store_digests import lock_digests
+from storywatch.store import backfill as store_backfill
+from storywatch.store.digests import lock_digests
+from storywatch.store.repository import Store
+from storywatch.store.storylines import StorylineTransaction
 
 log = logging.getLogger(__name__)
 

@@ -34,8 +34,7 @@ from pathlib import Path
 from typing import Literal, cast
 
 from storywatch.send_errors import describe_smtp_failure
-from storywatch.store import Store
-from storywatch.store_digests import (
+from storywatch.store.digests import (
     PendingDelivery,
     claim_delivery,
     confirm_delivery,
@@ -43,6 +42,7 @@ from storywatch.store_digests import (
     pending_deliveries,
     release_delivery,
 )
+from storywatch.store.repository import Store
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 import yaml
 
-from storywatch import store_backfill
 from storywatch.backfill import (
     SourceReach,
     Window,
@@ -32,8 +31,9 @@ from storywatch.replay import (
     settle_window,
     window_label,
 )
-from storywatch.store import Store
-from storywatch.store_digests import digest_transaction
+from storywatch.store import backfill as store_backfill
+from storywatch.store.digests import digest_transaction
+from storywatch.store.repository import Store
 from tests import storyfeeds
 from tests.factories import rss
 from tests.feedserver import FeedServer
@@ -581,8 +581,8 @@ def _quiet_for(store: Store, run_id: str, minutes: int) -> None:
 
     from sqlalchemy import update
 
-    from storywatch.schema import utcnow
-    from storywatch.store import RUNS
+    from storywatch.store.schema import utcnow
+    from storywatch.store.tables import RUNS
 
     with store.engine.begin() as conn:
         conn.execute(
@@ -601,7 +601,7 @@ def test_a_live_run_finishes_a_stopped_backfill_as_of_its_time(
     and settles it as the backfill would have (--email: one backfill digest), once."""
     from storywatch.detection import detect_configured
     from storywatch.digest import compose_digests
-    from storywatch.store import BACKFILL_QUIET
+    from storywatch.store.backfill import BACKFILL_QUIET
 
     s = storyfeeds
     path, config, store = _live_swap_then_its_archive(feed_server, tmp_path, db_env)
@@ -708,7 +708,7 @@ def test_a_rerun_owns_its_window_though_it_stores_nothing_new(
 def _digest_kinds(store: Store) -> list[str]:
     from sqlalchemy import select
 
-    from storywatch.store_digests import DIGESTS
+    from storywatch.store.tables import DIGESTS
 
     with store.engine.connect() as conn:
         return list(conn.scalars(select(DIGESTS.c.kind)))

@@ -75,7 +75,8 @@ def test_backfill_replays_the_window_mails_it_once_and_reports_the_reach(
     # Both backfills ended (released), with their --email recorded, and settled their window.
     from sqlalchemy import select
 
-    from storywatch.store import BACKFILL_STORYLINES, RUNS, Store
+    from storywatch.store.repository import Store
+    from storywatch.store.tables import BACKFILL_STORYLINES, RUNS
 
     store = Store.open(f"sqlite:///{project / 'storywatch.db'}")
     with store.engine.connect() as conn:

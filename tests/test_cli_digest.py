@@ -12,7 +12,7 @@ import yaml
 from storywatch.config.config import load_config
 from storywatch.detection import detect_storyline
 from storywatch.ingest import ingest_once
-from storywatch.store import Store
+from storywatch.store.repository import Store
 from tests.factories import rss
 from tests.feedserver import FeedServer
 from tests.smtpserver import SmtpServer, free_port

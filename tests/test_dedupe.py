@@ -19,8 +19,9 @@ from storywatch.fetch.model import FetchResult
 from storywatch.ingest import cluster_new_articles
 from storywatch.parse.feedparser import parse_feed
 from storywatch.parse.normalise import Article, normalise_feed
-from storywatch.schema import BandRow, ClusterRow, FingerprintRow
-from storywatch.store import FetchRecord, Store
+from storywatch.store.repository import Store
+from storywatch.store.schema import BandRow, ClusterRow, FingerprintRow
+from storywatch.store.sources import FetchRecord
 from tests.conftest import shared_path
 from tests.factories import write_config
 from tests.test_cli import storywatch

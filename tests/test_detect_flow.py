@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from storywatch.store import Store
+from storywatch.store.repository import Store
 from tests.factories import rss
 from tests.feedserver import FeedServer
 from tests.storyfeeds import (
@@ -90,7 +90,7 @@ def test_run_flow_clusters_detects_and_lists_new_developments_in_an_artifact(
 def store_runs(store: Store) -> list:
     from sqlalchemy import select
 
-    from storywatch.schema import DevelopmentRow
+    from storywatch.store.schema import DevelopmentRow
 
     with store.session() as session:
         return list(session.scalars(select(DevelopmentRow)))

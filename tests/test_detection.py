@@ -23,8 +23,8 @@ from storywatch.detection import (
     redetect_storyline,
 )
 from storywatch.ingest import ingest_once
-from storywatch.schema import ArticleRow, AssessmentRow, DevelopmentArticleRow, DevelopmentRow
-from storywatch.store import Store
+from storywatch.store.repository import Store
+from storywatch.store.schema import ArticleRow, AssessmentRow, DevelopmentArticleRow, DevelopmentRow
 from tests.factories import rss
 from tests.feedserver import FeedServer
 from tests.storyfeeds import (
@@ -348,8 +348,9 @@ def test_a_lease_left_by_a_dead_process_is_taken_over(
 
     from sqlalchemy import update
 
-    from storywatch.schema import utcnow
-    from storywatch.store import LEASE_QUIET, STORYLINES
+    from storywatch.store.schema import utcnow
+    from storywatch.store.storylines import LEASE_QUIET
+    from storywatch.store.tables import STORYLINES
 
     config, open_store = world
     serve(feed_server, [ITEM_TALKS], [])

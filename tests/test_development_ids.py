@@ -19,8 +19,8 @@ from storywatch.config.config import Config, load_config
 from storywatch.detection import detect_storyline, dismiss_development, redetect_storyline
 from storywatch.digest import compose_digests
 from storywatch.ingest import ingest_once
-from storywatch.schema import ArticleRow, DigestDevelopmentRow
-from storywatch.store import Store
+from storywatch.store.repository import Store
+from storywatch.store.schema import ArticleRow, DigestDevelopmentRow
 from storywatch.storyline import Development, Memory
 from storywatch.storyline.memory import ArticleRef, carry_ids
 from tests.factories import rss

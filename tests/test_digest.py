@@ -19,8 +19,8 @@ import pytest
 from storywatch.config.config import DigestConfig, StorylineConfig
 from storywatch.digest import Digest, build_digest, build_heartbeat
 from storywatch.render import RenderedDigest, build_message, render_digest
-from storywatch.store import LinkedArticle, StoredDevelopment
-from storywatch.store_digests import EarlierDevelopment
+from storywatch.store.developments import LinkedArticle, StoredDevelopment
+from storywatch.store.digests import EarlierDevelopment
 
 GOLDEN = Path(__file__).parent / "golden"
 STORYLINE = StorylineConfig(id="truce-talks", title="Truce talks", seed="seeds/truce.md")

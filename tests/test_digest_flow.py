@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from storywatch.store import Store
-from storywatch.store_digests import delivery_statuses
+from storywatch.store.digests import delivery_statuses
+from storywatch.store.repository import Store
 from tests.factories import rss
 from tests.feedserver import FeedServer
 from tests.smtpserver import SmtpServer

@@ -11,7 +11,7 @@ import pytest
 
 from storywatch.config.config import load_config
 from storywatch.ingest import IngestReport, ingest_once
-from storywatch.store import Store
+from storywatch.store.repository import Store
 from tests.factories import BASE_DATE, news_items, rss, write_config
 from tests.feedserver import FeedServer
 

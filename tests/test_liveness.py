@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from storywatch import store_backfill
 from storywatch.liveness import beating
-from storywatch.store import RUNS, Store
+from storywatch.store import backfill as store_backfill
+from storywatch.store.repository import Store
+from storywatch.store.tables import RUNS
 
 
 def test_beating_calls_on_a_schedule_survives_a_failed_beat_and_stops_with_the_block(

@@ -9,8 +9,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from storywatch.schema import Base
-from storywatch.store import Store, _alembic_config
+from storywatch.store.database import _alembic_config
+from storywatch.store.repository import Store
+from storywatch.store.schema import Base
 
 
 def test_migrations_have_a_single_head() -> None:
@@ -34,7 +35,8 @@ def test_band_periods_migration_gives_each_row_its_articles_period(database_url:
     from sqlalchemy import insert, select, text
 
     from storywatch import dedupe
-    from storywatch.store import ARTICLES, BANDS, SOURCES, create_db_engine
+    from storywatch.store.database import create_db_engine
+    from storywatch.store.tables import ARTICLES, BANDS, SOURCES
 
     start = datetime(1970, 1, 1, tzinfo=UTC) + 2891 * timedelta(days=dedupe.BUCKET_DAYS)
     published = [

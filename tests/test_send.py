@@ -21,8 +21,8 @@ from storywatch.detection import detect_storyline
 from storywatch.digest import compose_digests
 from storywatch.ingest import ingest_once
 from storywatch.send import STALE_CLAIM, SmtpConfigError, SmtpSettings, deliver_pending
-from storywatch.store import Store
-from storywatch.store_digests import claim_delivery, delivery_statuses, pending_deliveries
+from storywatch.store.digests import claim_delivery, delivery_statuses, pending_deliveries
+from storywatch.store.repository import Store
 from tests.factories import rss
 from tests.feedserver import FeedServer
 from tests.smtpserver import SmtpServer
@@ -389,7 +389,7 @@ def test_a_claim_left_by_a_crashed_run_is_sent_once_it_is_stale(
 
     from sqlalchemy import update
 
-    from storywatch.schema import DeliveryRow, utcnow
+    from storywatch.store.schema import DeliveryRow, utcnow
 
     config, store = talks_composed(world, feed_server)
     crashed = pending_deliveries(store, STALE_CLAIM)[0]

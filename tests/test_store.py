@@ -15,14 +15,15 @@ from sqlalchemy import inspect
 
 from storywatch.fetch.model import FetchResult
 from storywatch.parse.normalise import Article
-from storywatch.store import (
-    FetchRecord,
-    Store,
+from storywatch.store.articles import insert_articles
+from storywatch.store.database import (
     _sqlite_file_lock,
     create_db_engine,
     current_revision,
     head_revision,
 )
+from storywatch.store.repository import Store
+from storywatch.store.sources import FetchRecord
 from tests.conftest import backend_url
 
 T0 = datetime(2025, 3, 11, 12, 0, tzinfo=UTC)
@@ -118,7 +119,9 @@ def test_first_open_migrates_to_head_and_reopen_is_a_no_op(database_url: str) ->
 
 
 def test_two_processes_opening_a_fresh_database_at_once_both_succeed(database_url: str) -> None:
-    script = "import sys; from storywatch.store import Store; Store.open(sys.argv[1]).close()"
+    script = (
+        "import sys; from storywatch.store.repository import Store; Store.open(sys.argv[1]).close()"
+    )
     procs = [
         subprocess.Popen([sys.executable, "-c", script, database_url], stderr=subprocess.PIPE)
         for _ in range(3)
@@ -200,7 +203,7 @@ def test_a_concurrent_writer_cannot_create_a_duplicate(database_url: str) -> Non
     save(store, ids, fetched("A"), [item], run_id=None)
     # The other writer read "not stored" before our commit: its insert must be a no-op.
     with other.engine.begin() as conn:
-        assert other._insert_articles(conn, [item], ids, None, T0) == []
+        assert insert_articles(conn, [item], ids, None, T0) == []
     assert store.count_articles() == 1
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from storywatch.store import Store
+from storywatch.store.repository import Store
 from tests.factories import news_items, rss
 from tests.feedserver import FeedServer
 from tests.storyfeeds import ITEM_SWAP, ITEM_TALKS, ITEM_TALKS_REPEAT, write_story_config

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 import yaml
 
-from storywatch.store import Store
-from storywatch.store_digests import delivery_statuses
+from storywatch.store.digests import delivery_statuses
+from storywatch.store.repository import Store
 from tests.feedserver import FeedServer
 from tests.smtpserver import SmtpServer
 from tests.test_cli import STORYWATCH

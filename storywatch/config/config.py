@@ -361,7 +361,9 @@ def _environment_problems() -> list[ConfigProblem]:
     url = os.environ.get("STORYWATCH_DATABASE_URL")
     if not url:
         return []
-    from storywatch.store import database_url_problem  # SQLAlchemy: only when it is asked for
+    from storywatch.store.database import (
+        database_url_problem,  # SQLAlchemy: only when it is asked for
+    )
 
     problem = database_url_problem(url)
     return [ConfigProblem("STORYWATCH_DATABASE_URL", None, problem)] if problem else []

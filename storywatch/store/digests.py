@@ -15,34 +15,28 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Connection, Table, and_, func, or_, select, text, update
+from sqlalchemy import Connection, and_, func, or_, select, text, update
 
-from storywatch.schema import (
-    DeliveryRow,
-    DigestDevelopmentRow,
-    DigestRow,
-    utcnow,
-)
-from storywatch.store import (
+from storywatch.store.developments import LinkedArticle, StoredDevelopment, in_backfill_window
+from storywatch.store.repository import Store
+from storywatch.store.schema import utcnow
+from storywatch.store.tables import (
     ARTICLES,
+    DELIVERIES,
     DEVELOPMENT_ARTICLES,
     DEVELOPMENTS,
+    DIGEST_DEVELOPMENTS,
+    DIGESTS,
+    IN_CHUNK,
     MEMORY,
     SOURCES,
-    LinkedArticle,
-    Store,
-    StoredDevelopment,
-    in_backfill_window,
+    insert_ignore,
 )
 
-DIGESTS = cast(Table, DigestRow.__table__)
-DIGEST_DEVELOPMENTS = cast(Table, DigestDevelopmentRow.__table__)
-DELIVERIES = cast(Table, DeliveryRow.__table__)
 _PG_DIGEST_LOCK = 4_242_005  # advisory lock id serialising digest composition
 QUIET_KIND = "quiet"  # a digest row that records developments as handled (backfill), unmailed
-_IN_CHUNK = 900  # bound parameters per IN (...) query: under SQLite's limit
 
 
 @dataclass(frozen=True)
@@ -89,9 +83,8 @@ class PendingDelivery:
 class DigestTransaction:
     """Reads and writes of one composition, in one transaction under the digest lock."""
 
-    def __init__(self, conn: Connection, insert_ignore: Any) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self._insert_ignore = insert_ignore
 
     def unsent_developments(
         self, storyline: str, recipient: str, *, hold_backfills: bool = True
@@ -135,7 +128,7 @@ class DigestTransaction:
 
     def _linked_articles(self, development_ids: list[str]) -> dict[str, list[LinkedArticle]]:
         found: dict[str, list[LinkedArticle]] = {}
-        for start in range(0, len(development_ids), _IN_CHUNK):
+        for start in range(0, len(development_ids), IN_CHUNK):
             query = (
                 select(
                     DEVELOPMENT_ARTICLES.c.development_id,
@@ -148,7 +141,7 @@ class DigestTransaction:
                 .join(SOURCES, SOURCES.c.id == ARTICLES.c.source_id)
                 .where(
                     DEVELOPMENT_ARTICLES.c.development_id.in_(
-                        development_ids[start : start + _IN_CHUNK]
+                        development_ids[start : start + IN_CHUNK]
                     )
                 )
                 .order_by(ARTICLES.c.published_at, ARTICLES.c.id)
@@ -186,7 +179,7 @@ class DigestTransaction:
         """Store a digest, its developments and its pending delivery; False when a digest with
         this id exists already (its delivery is then the one to send)."""
         inserted = self.conn.scalar(
-            self._insert_ignore(DIGESTS)
+            insert_ignore(self.conn, DIGESTS)
             .values(
                 id=digest.id,
                 storyline=digest.storyline,
@@ -224,7 +217,7 @@ def digest_transaction(store: Store) -> Iterator[DigestTransaction]:
     """One transaction holding the digest lock: compositions run one after the other."""
     with store.engine.begin() as conn:
         lock_digests(conn)
-        yield DigestTransaction(conn, store._insert_ignore)
+        yield DigestTransaction(conn)
 
 
 def lock_digests(conn: Connection) -> None:

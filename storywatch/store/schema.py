@@ -151,7 +151,7 @@ class ArticleRow(Base):
         UniqueConstraint("source_id", "guid", name="uq_articles_source_guid"),
         Index("ix_articles_published", "published_at"),
         Index("ix_articles_cluster", "cluster_id"),
-        Index("ix_articles_run", "run_id"),  # a backfill's articles (store_backfill)
+        Index("ix_articles_run", "run_id"),  # a backfill's articles (store.backfill)
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -12,26 +12,32 @@ import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, and_, func, or_, select, update
 
 from storywatch.liveness import beating
 from storywatch.parse.normalise import Article
-from storywatch.schema import utcnow
-from storywatch.store import (
+from storywatch.store.articles import insert_articles
+from storywatch.store.digests import QUIET_KIND, lock_digests
+from storywatch.store.repository import Store
+from storywatch.store.schema import utcnow
+from storywatch.store.tables import (
     ARTICLES,
     ASSESSMENTS,
-    BACKFILL_QUIET,
     BACKFILL_STORYLINES,
     DEVELOPMENT_ARTICLES,
     DEVELOPMENTS,
+    DIGEST_DEVELOPMENTS,
+    DIGESTS,
     RUNS,
     SOURCES,
-    Store,
+    insert_ignore,
 )
-from storywatch.store_digests import DIGEST_DEVELOPMENTS, DIGESTS, QUIET_KIND, lock_digests
 
+# A backfill not heard from for this long (and not released) has stopped: live detection
+# stops leaving its articles to it and a settle step replays them (pipeline.settle).
+BACKFILL_QUIET = timedelta(minutes=10)
 BEAT_SECONDS = 60.0  # a running backfill's heartbeat; BACKFILL_QUIET is ten of them
 
 
@@ -47,7 +53,7 @@ def save_window_articles(
     page is a sign of life: live runs keep leaving the window to this backfill."""
     with store.engine.begin() as conn:
         _beat(conn, run_id)
-        return store._insert_articles(conn, articles, source_ids, run_id, fetched_at)
+        return insert_articles(conn, articles, source_ids, run_id, fetched_at)
 
 
 def open_backfill(
@@ -77,7 +83,7 @@ def open_backfill(
         rows = [{"run_id": run_id, "storyline": s, "asked": True} for s in storylines]
         rows += [{"run_id": run_id, "storyline": s, "asked": False} for s in others]
         if rows:
-            conn.execute(store._insert_ignore(BACKFILL_STORYLINES), rows)
+            conn.execute(insert_ignore(conn, BACKFILL_STORYLINES), rows)
 
 
 @contextmanager
@@ -135,7 +141,7 @@ class StoppedBackfill:
 
 def stopped_backfills(store: Store, storyline: str) -> list[StoppedBackfill]:
     """Backfills that own a window for ``storyline`` (not settled there) and are no longer at
-    work: released, or not heard from within ``store.BACKFILL_QUIET``. Oldest window first."""
+    work: released, or not heard from within ``BACKFILL_QUIET``. Oldest window first."""
     at_work = and_(RUNS.c.released_at.is_(None), RUNS.c.heartbeat_at > utcnow() - BACKFILL_QUIET)
     query = (
         select(
@@ -209,7 +215,7 @@ def place_quietly(
         return 0
     digest_id = quiet_digest_id(storyline, recipient, todo)
     conn.execute(
-        store._insert_ignore(DIGESTS).values(
+        insert_ignore(conn, DIGESTS).values(
             id=digest_id,
             storyline=storyline,
             recipient=recipient,
@@ -223,7 +229,7 @@ def place_quietly(
         )
     )
     conn.execute(
-        store._insert_ignore(DIGEST_DEVELOPMENTS),
+        insert_ignore(conn, DIGEST_DEVELOPMENTS),
         [{"digest_id": digest_id, "recipient": recipient, "development_id": d} for d in todo],
     )
     return len(todo)

@@ -1,11 +1,14 @@
-"""Alembic environment: runs on the connection storywatch hands over (store.upgrade_database)."""
+"""Alembic environment: runs on the connection storywatch hands over.
+
+That is ``storywatch.store.database.upgrade_database``.
+"""
 
 from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import Connection, create_engine
 
-from storywatch.schema import Base
+from storywatch.store.schema import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -1,0 +1,125 @@
+"""The store's developments as readers see them (export, digests), and the backfill-window
+test live detection and digests share."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    select,
+)
+
+from storywatch.store.database import StorePart
+from storywatch.store.tables import (
+    ARTICLES,
+    BACKFILL_STORYLINES,
+    DEVELOPMENT_ARTICLES,
+    DEVELOPMENTS,
+    RUNS,
+    SOURCES,
+)
+
+
+@dataclass(frozen=True)
+class LinkedArticle:
+    url: str
+    title: str
+    source: str
+    published: datetime
+
+
+@dataclass(frozen=True)
+class StoredDevelopment:
+    id: str
+    storyline: str
+    types: list[str]
+    novelty: str
+    title: str
+    summary: str
+    first_seen: datetime
+    evidence: list[dict[str, Any]]
+    updates: str | None
+    dismissed: bool
+    articles: list[LinkedArticle]
+
+
+def in_backfill_window(
+    storyline: str, moment: ColumnElement[Any], except_run: str | None = None
+) -> ColumnElement[bool]:
+    """SQL: ``moment`` lies in a window a backfill (other than ``except_run``) owns for
+    ``storyline``: one it has not settled there yet (store_backfill.open_backfill)."""
+    owner = (
+        select(BACKFILL_STORYLINES.c.run_id)
+        .join(RUNS, RUNS.c.id == BACKFILL_STORYLINES.c.run_id)
+        .where(
+            BACKFILL_STORYLINES.c.storyline == storyline,
+            BACKFILL_STORYLINES.c.settled_at.is_(None),
+            RUNS.c.window_start <= moment,
+            RUNS.c.window_end > moment,
+        )
+    )
+    if except_run is not None:
+        owner = owner.where(RUNS.c.id != except_run)
+    return owner.exists()
+
+
+class DevelopmentsMixin(StorePart):
+    """Store methods over developments, as export and the CLI read them."""
+
+    def development_storyline(self, development_id: str) -> tuple[str, bool] | None:
+        """(storyline, dismissed) of a stored development, or None for an unknown id."""
+        query = select(DEVELOPMENTS.c.storyline, DEVELOPMENTS.c.dismissed).where(
+            DEVELOPMENTS.c.id == development_id
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(query).first()
+        return (row[0], bool(row[1])) if row else None
+
+    def iter_developments(
+        self, *, include_dismissed: bool = False, run_id: str | None = None
+    ) -> Iterator[StoredDevelopment]:
+        """Developments alerted on (oldest first), each with every article folded into it."""
+        query = select(DEVELOPMENTS).order_by(DEVELOPMENTS.c.first_seen, DEVELOPMENTS.c.id)
+        if not include_dismissed:
+            query = query.where(DEVELOPMENTS.c.dismissed.is_(False))
+        if run_id is not None:
+            query = query.where(DEVELOPMENTS.c.run_id == run_id)
+        links = (
+            select(
+                DEVELOPMENT_ARTICLES.c.development_id,
+                ARTICLES.c.url,
+                ARTICLES.c.title,
+                SOURCES.c.name,
+                ARTICLES.c.published_at,
+            )
+            .join(ARTICLES, ARTICLES.c.id == DEVELOPMENT_ARTICLES.c.article_id)
+            .join(SOURCES, SOURCES.c.id == ARTICLES.c.source_id)
+            .order_by(ARTICLES.c.published_at, ARTICLES.c.id)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+            wanted = {r.id for r in rows}
+            articles: dict[str, list[LinkedArticle]] = {}
+            for dev_id, url, title, source, published in conn.execute(links):
+                if dev_id in wanted:
+                    articles.setdefault(dev_id, []).append(
+                        LinkedArticle(url, title, source, published)
+                    )
+        for r in rows:
+            yield StoredDevelopment(
+                id=r.id,
+                storyline=r.storyline,
+                types=list(r.types),
+                novelty=r.novelty,
+                title=r.title,
+                summary=r.summary,
+                first_seen=r.first_seen,
+                evidence=list(r.evidence),
+                updates=r.updates,
+                dismissed=bool(r.dismissed),
+                articles=articles.get(r.id, []),
+            )
