@@ -28,8 +28,8 @@ from flows.run import cluster_articles
 from storywatch.backfill import BackfillReport, Window, select_storylines
 from storywatch.config.config import load_config
 from storywatch.detection import StorylineDetection
-from storywatch.digest import ComposedDigest
 from storywatch.ingest import new_run_id
+from storywatch.pipeline.digests import ComposedDigest
 from storywatch.replay import (
     backfill_at_work,
     collect_configured,

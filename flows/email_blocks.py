@@ -2,8 +2,8 @@
 
 A storyline's digest settings may name a block (``smtp_block``) instead of relying on the
 STORYWATCH_SMTP_* variables: the secret then lives in Prefect, never in sources.yaml. Only the
-settings are read from the block; sending stays storywatch's own (``storywatch.send``), so the
-deliveries table still decides what is sent, exactly once. prefect-email is optional
+settings are read from the block; sending stays storywatch's own (``storywatch.digest.send``),
+so the deliveries table still decides what is sent, exactly once. prefect-email is optional
 (``pip install 'storywatch[email]'``).
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from storywatch.config.config import Config
-from storywatch.send import Security, SmtpSettings
+from storywatch.digest.smtp import Security, SmtpSettings
 
 _SECURITY_BY_TYPE: dict[str, Security] = {"SSL": "ssl", "STARTTLS": "starttls", "INSECURE": "none"}
 

@@ -20,7 +20,7 @@ from flows.digest import digest_steps
 from flows.ingest import ingest_steps
 from flows.task_runners import stage_runner
 from storywatch.config.config import Config, load_config
-from storywatch.digest import immediate_storylines
+from storywatch.digest.compose import immediate_storylines
 from storywatch.ingest import ClusterReport, cluster_new_articles, new_run_id
 from storywatch.store.repository import Store
 

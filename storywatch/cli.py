@@ -32,8 +32,8 @@ from storywatch.store.database import StoreError
 from storywatch.store.repository import Store
 
 if TYPE_CHECKING:
+    from storywatch.digest.smtp import SmtpSettings
     from storywatch.ingest import IngestReport
-    from storywatch.send import SmtpSettings
 
 log = logging.getLogger("storywatch")
 err = Console(stderr=True, soft_wrap=True)  # a log line stays one line in files and pipes
@@ -177,7 +177,7 @@ def run(
 def _check_smtp_env() -> SmtpSettings | None:
     """Bad STORYWATCH_SMTP_* settings are a configuration error: say so before any work, not
     as a digest left pending after the run. None: no SMTP host (outbox only)."""
-    from storywatch.send import SmtpConfigError, SmtpSettings
+    from storywatch.digest.smtp import SmtpConfigError, SmtpSettings
 
     try:
         return SmtpSettings.from_env()
@@ -656,7 +656,7 @@ def digest(
 
 
 def _write_preview(config: Config, store: Store, path: Path, storyline: str | None) -> None:
-    from storywatch.digest import preview_digest
+    from storywatch.pipeline.digests import preview_digest
 
     rendered = preview_digest(config, store, storyline)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -667,8 +667,8 @@ def _write_preview(config: Config, store: Store, path: Path, storyline: str | No
 def _send_digests_now(config: Config, store: Store) -> int:
     """Compose every storyline's digest, whatever its mode, and send what is pending; return
     how many deliveries failed."""
-    from storywatch.digest import compose_digests
-    from storywatch.send import deliver_pending
+    from storywatch.digest.send import deliver_pending
+    from storywatch.pipeline.digests import compose_digests
 
     smtp = _check_smtp_env()
     _warn_unmailed(config)

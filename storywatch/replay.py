@@ -37,7 +37,7 @@ from storywatch.detection import (
     run_detection,
     storyline_config,
 )
-from storywatch.digest import ComposedDigest, DigestWindow, compose_digests
+from storywatch.pipeline.digests import ComposedDigest, DigestWindow, compose_digests
 from storywatch.store import backfill as store_backfill
 from storywatch.store.digests import lock_digests
 from storywatch.store.repository import Store

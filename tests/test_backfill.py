@@ -356,7 +356,7 @@ def test_a_window_before_what_was_judged_is_replayed_as_of_its_time(
     _, config, store = _live_swap_then_its_archive(feed_server, tmp_path, db_env)
     (live,) = _developments(store)
     assert live.first_seen.date() == date(2025, 4, 14)
-    from storywatch.digest import compose_digests
+    from storywatch.pipeline.digests import compose_digests
 
     assert len(compose_digests(config, store)) == 1  # the reader got it
 
@@ -401,7 +401,7 @@ def test_a_backfill_without_email_is_recorded_and_never_mailed_later(
     assert record_window_quietly(config, store, window, [s.STORYLINE], None) == 0
     assert settle_window(config, store, window, [s.STORYLINE], False, run_id) == []
     assert store_backfill.stopped_backfills(store, s.STORYLINE) == []  # settled: let go
-    from storywatch.digest import compose_digests
+    from storywatch.pipeline.digests import compose_digests
 
     assert compose_digests(config, store) == []  # the next live run mails none of it
 
@@ -490,7 +490,7 @@ def test_without_email_live_news_in_the_window_is_still_mailed(
     window, run_id = Window.parse("2025-04-10", "2025-04-13"), new_run_id()
     backfill_collect(config, store, window, run_id)  # finds the swap, a day later
     detect_window(config, s.STORYLINE, store, window, run_id)
-    from storywatch.digest import compose_digests
+    from storywatch.pipeline.digests import compose_digests
 
     assert compose_digests(config, store) == []  # the window is the backfill's until it settles
     settle_window(config, store, window, [s.STORYLINE], False, run_id)
@@ -507,7 +507,7 @@ def test_a_live_run_between_a_backfills_stages_leaves_the_window_to_it(
     replay does, as of the time."""
     s = storyfeeds
     _, config, store = _live_swap_then_its_archive(feed_server, tmp_path, db_env)
-    from storywatch.digest import compose_digests
+    from storywatch.pipeline.digests import compose_digests
 
     assert len(compose_digests(config, store)) == 1  # the live swap, mailed
     window = Window.parse("2025-04-11", "2025-04-13")
@@ -544,7 +544,7 @@ def test_no_digest_is_composed_while_a_replay_runs(
     import threading
 
     import storywatch.replay as replay
-    from storywatch.digest import ComposedDigest, compose_digests
+    from storywatch.pipeline.digests import ComposedDigest, compose_digests
 
     s = storyfeeds
     _, config, store = _live_swap_then_its_archive(feed_server, tmp_path, db_env)  # not mailed
@@ -600,7 +600,7 @@ def test_a_live_run_finishes_a_stopped_backfill_as_of_its_time(
     next live detection: it replays the window as of the time, not against today's memory,
     and settles it as the backfill would have (--email: one backfill digest), once."""
     from storywatch.detection import detect_configured
-    from storywatch.digest import compose_digests
+    from storywatch.pipeline.digests import compose_digests
     from storywatch.store.backfill import BACKFILL_QUIET
 
     s = storyfeeds
@@ -722,7 +722,7 @@ def test_a_backfill_for_one_storyline_leaves_the_others_news_judged_as_of_the_ti
     live run replays it as of the time and records it without mailing (nobody asked for that
     storyline's past); with --email, only X's readers get a backfill digest."""
     from storywatch.detection import detect_configured
-    from storywatch.digest import compose_digests
+    from storywatch.pipeline.digests import compose_digests
 
     s = storyfeeds
     path, _, store = _live_swap_then_its_archive(feed_server, tmp_path, db_env)
@@ -764,7 +764,7 @@ def test_a_story_a_replay_dropped_comes_back_under_the_id_its_reader_was_mailed(
     article in no development (the user narrowed the seed), the development it was in is
     retired, not forgotten: a later replay that makes it news again finds it under the id
     the reader was mailed, so it is never mailed twice."""
-    from storywatch.digest import compose_digests
+    from storywatch.pipeline.digests import compose_digests
 
     s = storyfeeds
     path, config, store = _live_swap_then_its_archive(feed_server, tmp_path, db_env)

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from storywatch.config.config import DigestConfig, StorylineConfig
-from storywatch.digest import Digest, build_digest, build_heartbeat
-from storywatch.render import RenderedDigest, build_message, render_digest
+from storywatch.digest.compose import Digest, build_digest, build_heartbeat
+from storywatch.digest.render import RenderedDigest, build_message, render_digest
 from storywatch.store.developments import LinkedArticle, StoredDevelopment
 from storywatch.store.digests import EarlierDevelopment
 

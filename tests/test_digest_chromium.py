@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from storywatch.render import render_digest
+from storywatch.digest.render import render_digest
 from tests.test_digest import fixed_digest
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome")

@@ -141,7 +141,7 @@ def test_a_storyline_can_name_a_prefect_email_block_for_its_smtp_server(
 def test_block_settings_follow_prefect_email_defaults() -> None:
     prefect_email = pytest.importorskip("prefect_email", reason="prefect-email not installed")
     from flows.email_blocks import settings_from_block
-    from storywatch.send import SmtpSettings
+    from storywatch.digest.smtp import SmtpSettings
 
     block = prefect_email.EmailServerCredentials(
         smtp_server="mail.example.org", smtp_type="SSL", password="", verify=False

@@ -18,9 +18,10 @@ import yaml
 
 from storywatch.config.config import Config, load_config
 from storywatch.detection import detect_storyline
-from storywatch.digest import compose_digests
+from storywatch.digest.send import STALE_CLAIM, deliver_pending
+from storywatch.digest.smtp import SmtpConfigError, SmtpSettings
 from storywatch.ingest import ingest_once
-from storywatch.send import STALE_CLAIM, SmtpConfigError, SmtpSettings, deliver_pending
+from storywatch.pipeline.digests import compose_digests
 from storywatch.store.digests import claim_delivery, delivery_statuses, pending_deliveries
 from storywatch.store.repository import Store
 from tests.factories import rss

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 
-from storywatch.send import SmtpSettings, send_message
-from storywatch.send_errors import SmtpFailure, describe_smtp_failure
+from storywatch.digest.errors import SmtpFailure, describe_smtp_failure
+from storywatch.digest.send import send_message
+from storywatch.digest.smtp import SmtpSettings
 from tests.smtpserver import SmtpServer, free_port
 
 MESSAGE = "From: sw@example.org\nTo: gone@example.org\nSubject: test\n\nhello\n"

@@ -5,7 +5,7 @@ Exactly once per digest and recipient (the ``deliveries`` table decides, nothing
     claim (pending -> sending, one winner) -> outbox copy -> SMTP -> confirm (sent)
 
 A failure (SMTP down, refused, TLS error) gives the delivery back as pending with the error
-recorded (worded by ``storywatch.send_errors``); the next run sends it. Once a server fails as
+recorded (worded by ``storywatch.digest.errors``); the next run sends it. Once a server fails as
 a whole (refused, timed out, TLS, login), the pass leaves its other deliveries pending, unclaimed
 and untried, with the same error. A run that dies between SMTP and confirm leaves a claim that
 goes stale after ``STALE_CLAIM``; the retry sends the same bytes with the same Message-ID, so
@@ -21,19 +21,19 @@ per storyline from a prefect-email EmailServerCredentials block that the flows r
 from __future__ import annotations
 
 import logging
-import os
 import smtplib
 import ssl
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from email.parser import HeaderParser
 from email.utils import parseaddr
 from pathlib import Path
-from typing import Literal, cast
+from typing import Literal
 
-from storywatch.send_errors import describe_smtp_failure
+from storywatch.digest.errors import describe_smtp_failure
+from storywatch.digest.smtp import SmtpSettings
 from storywatch.store.digests import (
     PendingDelivery,
     claim_delivery,
@@ -46,50 +46,7 @@ from storywatch.store.repository import Store
 
 log = logging.getLogger(__name__)
 
-Security = Literal["none", "starttls", "ssl"]
-DEFAULT_PORTS: dict[str, int] = {"none": 25, "starttls": 587, "ssl": 465}
 STALE_CLAIM = timedelta(minutes=15)  # far beyond one SMTP exchange's timeout
-SMTP_TIMEOUT = 30.0
-
-
-class SmtpConfigError(ValueError):
-    """The STORYWATCH_SMTP_* variables cannot be used (the message names the variable)."""
-
-
-@dataclass(frozen=True)
-class SmtpSettings:
-    host: str
-    port: int
-    security: Security = "starttls"
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)  # never in logs or reprs
-    timeout: float = SMTP_TIMEOUT
-    verify: bool = True  # check the server's certificate (a prefect-email block may say not)
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> SmtpSettings | None:
-        """Settings from STORYWATCH_SMTP_*; None when no host is set (outbox only)."""
-        env = os.environ if env is None else env
-        host = env.get("STORYWATCH_SMTP_HOST", "").strip()
-        if not host:
-            return None
-        security = env.get("STORYWATCH_SMTP_SECURITY", "starttls").strip().lower() or "starttls"
-        if security not in DEFAULT_PORTS:
-            raise SmtpConfigError(
-                f"STORYWATCH_SMTP_SECURITY={security!r}: expected none, starttls or ssl"
-            )
-        port_text = env.get("STORYWATCH_SMTP_PORT", "").strip()
-        try:
-            port = int(port_text) if port_text else DEFAULT_PORTS[security]
-        except ValueError:
-            raise SmtpConfigError(f"STORYWATCH_SMTP_PORT={port_text!r} is not a number") from None
-        return cls(
-            host=host,
-            port=port,
-            security=cast(Security, security),  # checked against DEFAULT_PORTS above
-            username=env.get("STORYWATCH_SMTP_USERNAME") or None,
-            password=env.get("STORYWATCH_SMTP_PASSWORD") or None,
-        )
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 if TYPE_CHECKING:
-    from storywatch.send import SmtpSettings
+    from storywatch.digest.smtp import SmtpSettings
 
 _E = TypeVar("_E", bound=BaseException)
 _PLAIN_HINT = "a plain local catcher needs STORYWATCH_SMTP_SECURITY=none"

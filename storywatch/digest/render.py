@@ -22,8 +22,8 @@ from urllib.parse import quote
 import css_inline
 import jinja2
 
-if TYPE_CHECKING:  # digest imports this module: the type only, to keep imports one-way
-    from storywatch.digest import Digest
+if TYPE_CHECKING:
+    from storywatch.digest.compose import Digest
 
 TEXT_WIDTH = 72
 
@@ -39,7 +39,7 @@ class RenderedDigest:
 @cache
 def _environment(autoescape: bool) -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("storywatch", "templates"),
+        loader=jinja2.PackageLoader("storywatch.digest", "templates"),
         autoescape=autoescape,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
