@@ -52,9 +52,9 @@ from sqlalchemy import select  # noqa: E402
 
 from storywatch import dedupe  # noqa: E402
 from storywatch.fetch.model import FetchResult  # noqa: E402
-from storywatch.ingest import cluster_new_articles  # noqa: E402
 from storywatch.parse.feedparser import parse_feed  # noqa: E402
 from storywatch.parse.normalise import Article, html_to_text, normalise_feed, one_line  # noqa: E402
+from storywatch.pipeline.cluster import cluster_new_articles  # noqa: E402
 from storywatch.store.repository import Store  # noqa: E402
 from storywatch.store.sources import FetchRecord  # noqa: E402
 

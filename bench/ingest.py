@@ -319,7 +319,7 @@ def oneoff(work: Path, config: Path) -> None:
         served = time_oneoff(config, warm_env)
         print(f"one-off `storywatch run` with a local Prefect server: {served:.1f} s")
         t = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "import storywatch.cli"], check=True)
+        subprocess.run([sys.executable, "-c", "import storywatch.cli.commands"], check=True)
         print(f"  of which Python + CLI import (no Prefect): {time.perf_counter() - t:.2f} s")
     finally:
         server_proc.terminate()

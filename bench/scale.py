@@ -1,4 +1,4 @@
-"""Scale benchmark (issue 6): 2,000 generated feeds served on 127.0.0.1 from a separate process,
+"""Scale benchmark: 2,000 generated feeds served on 127.0.0.1 from a separate process,
 the ingest flow run against a local Prefect server with each task runner in turn:
 
   default     the flow's own runner, the usual one fetch-and-store task
@@ -61,7 +61,7 @@ RUNS = {
 }
 
 
-CLI_HEAD_START = 1.0  # s: `import flows.run` after the config loads (storywatch/cli.py)
+CLI_HEAD_START = 1.0  # s: `import flows.run` after the config loads (storywatch/cli/commands.py)
 
 
 def load() -> str:
@@ -126,7 +126,7 @@ def worker_start(name: str) -> Iterator[None]:
             thread.join()
     multiprocessing.forkserver._forkserver._stop()  # type: ignore[attr-defined]
     if name == "dask-cli":
-        from storywatch.chunks import start_worker_server
+        from storywatch.pipeline.chunks import start_worker_server
 
         start_worker_server()
         time.sleep(CLI_HEAD_START)

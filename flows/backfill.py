@@ -25,12 +25,13 @@ from prefect.runtime import flow_run
 from flows.digest import send_digests
 from flows.email_blocks import smtp_settings_from_blocks
 from flows.run import cluster_articles
-from storywatch.backfill import BackfillReport, Window, select_storylines
 from storywatch.config.config import load_config
-from storywatch.detection import StorylineDetection
-from storywatch.ingest import new_run_id
+from storywatch.pipeline.backfill.collect import BackfillReport
+from storywatch.pipeline.backfill.window import Window, select_storylines
+from storywatch.pipeline.detect import StorylineDetection
 from storywatch.pipeline.digests import ComposedDigest
-from storywatch.replay import (
+from storywatch.pipeline.ingest import new_run_id
+from storywatch.pipeline.tasks import (
     backfill_at_work,
     collect_configured,
     detect_window_configured,

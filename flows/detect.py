@@ -1,6 +1,6 @@
 """The `detect` flow: the storyline stage after ingest, one task per storyline.
 
-Each task is one library call (``storywatch.detection.detect_configured``): it finishes what
+Each task is one library call (``storywatch.pipeline.tasks.detect_configured``): it finishes what
 stopped backfills left, then detects in every article the storyline has not assessed yet and
 stores the result in one transaction under the storyline's lock (computed beforehand under
 its lease, no lock held), so a retry or an overlapping run never duplicates a development.
@@ -18,7 +18,8 @@ from prefect.task_runners import TaskRunner
 
 from flows.task_runners import results, submit
 from storywatch.config.config import Config, load_config
-from storywatch.detection import StorylineDetection, detect_configured
+from storywatch.pipeline.detect import StorylineDetection
+from storywatch.pipeline.tasks import detect_configured
 
 
 @task(

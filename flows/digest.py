@@ -17,9 +17,10 @@ from prefect.cache_policies import NONE
 
 from flows.email_blocks import smtp_settings_from_blocks
 from storywatch.config.config import load_config
-from storywatch.digest.send import DeliveryOutcome, send_configured
+from storywatch.digest.send import DeliveryOutcome
 from storywatch.digest.smtp import SmtpSettings
-from storywatch.pipeline.digests import ComposedDigest, compose_configured
+from storywatch.pipeline.digests import ComposedDigest
+from storywatch.pipeline.tasks import compose_configured, send_configured
 
 
 @task(name="compose-digests", cache_policy=NONE, retries=2, retry_delay_seconds=2)

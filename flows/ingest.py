@@ -23,10 +23,10 @@ from prefect.task_runners import TaskRunner
 from prefect.utilities.annotations import quote
 
 from flows.task_runners import quoted, results, stage_runner, submit
-from storywatch.chunks import gather_reports, split_fetches
 from storywatch.config.config import Config, load_config
 from storywatch.fetch.model import FetchLimits, FetchRequest
-from storywatch.ingest import (
+from storywatch.pipeline.chunks import gather_reports, split_fetches
+from storywatch.pipeline.ingest import (
     IngestReport,
     SourceReport,
     fetch_and_store,
@@ -34,7 +34,7 @@ from storywatch.ingest import (
     new_run_id,
     plan_fetches,
 )
-from storywatch.store.repository import Store
+from storywatch.store.repository import Store, open_store
 from storywatch.store.schema import utcnow
 
 
@@ -50,15 +50,16 @@ async def fetch_and_store_feeds(
 ) -> list[SourceReport]:
     # One task, not fetch then store: the library streams each feed through parse and store
     # as it arrives. A retry skips sources this run already recorded.
-    return await fetch_and_store(
-        requests,
-        limits,
-        Store.open(database_url),
-        source_ids,
-        run_id=run_id,
-        max_age_days=max_age_days,
-        workers=parse_workers,
-    )
+    with open_store(database_url) as store:
+        return await fetch_and_store(
+            requests,
+            limits,
+            store,
+            source_ids,
+            run_id=run_id,
+            max_age_days=max_age_days,
+            workers=parse_workers,
+        )
 
 
 @flow(name="ingest", log_prints=False)
@@ -80,7 +81,27 @@ async def ingest_steps(
     (flows/task_runners.py). The per-source inputs go to the tasks quoted: else Prefect
     searches each of their items for futures, twice per task (0.07 s for 2,000 sources)."""
     logger = get_run_logger()
-    store = Store.open(config.database_url)
+    with open_store(config.database_url) as store:
+        report = await _ingest_into(store, config, kind, run_id, runner)
+    await acreate_table_artifact(
+        table=report.table(),
+        key="ingest-summary",
+        description=f"{report.fetched} fetched, {report.failed} failed, "
+        f"{report.new_articles} new articles",
+    )
+    logger.info(
+        "%d sources fetched, %d failed, %d new articles",
+        report.fetched,
+        report.failed,
+        report.new_articles,
+    )
+    return report
+
+
+async def _ingest_into(
+    store: Store, config: Config, kind: str, run_id: str, runner: TaskRunner[Any] | None
+) -> IngestReport:
+    logger = get_run_logger()
     report = IngestReport(run_id=run_id, started_at=utcnow())
     store.start_run(report.run_id, kind, report.started_at)
     requests, source_ids = plan_fetches(config, store)
@@ -112,16 +133,4 @@ async def ingest_steps(
         ]
         report.sources = gather_reports(requests, await results(futures))
     finish_ingest(store, report)
-    await acreate_table_artifact(
-        table=report.table(),
-        key="ingest-summary",
-        description=f"{report.fetched} fetched, {report.failed} failed, "
-        f"{report.new_articles} new articles",
-    )
-    logger.info(
-        "%d sources fetched, %d failed, %d new articles",
-        report.fetched,
-        report.failed,
-        report.new_articles,
-    )
     return report

@@ -21,13 +21,15 @@ from flows.ingest import ingest_steps
 from flows.task_runners import stage_runner
 from storywatch.config.config import Config, load_config
 from storywatch.digest.compose import immediate_storylines
-from storywatch.ingest import ClusterReport, cluster_new_articles, new_run_id
-from storywatch.store.repository import Store
+from storywatch.pipeline.cluster import ClusterReport, cluster_new_articles
+from storywatch.pipeline.ingest import new_run_id
+from storywatch.store.repository import open_store
 
 
 @task(name="cluster-articles", cache_policy=NONE, retries=2, retry_delay_seconds=2)
 def cluster_articles(database_url: str) -> ClusterReport:
-    return cluster_new_articles(Store.open(database_url))
+    with open_store(database_url) as store:
+        return cluster_new_articles(store)
 
 
 @flow(name="run", log_prints=False)

@@ -46,8 +46,8 @@ from prefect.futures import PrefectConcurrentFuture, PrefectFuture
 from prefect.task_runners import TaskRunner
 from prefect.utilities.annotations import quote
 
-from storywatch.chunks import LOGGER, preload_worker_modules, run_in_worker
 from storywatch.config.config import IngestSettings
+from storywatch.pipeline.chunks import LOGGER, preload_worker_modules, run_in_worker
 
 R = TypeVar("R")
 StartMethod = Literal["forkserver", "spawn"]
@@ -118,7 +118,7 @@ def start_local_cluster(cluster_kwargs: dict[str, Any], start_method: StartMetho
 
 def preload_forkserver() -> None:
     """Have the forkserver (one per process, started with the first process it forks) import
-    ``storywatch.chunks.WORKER_MODULES`` once: each worker forks from it with them loaded.
+    ``storywatch.pipeline.chunks.WORKER_MODULES`` once: each worker forks from it with them loaded.
     Forking from a single-threaded server is safe, unlike forking this process (Prefect's
     threads hold locks).
 

@@ -12,25 +12,24 @@ from typing import Any
 import pytest
 import yaml
 
-from storywatch.backfill import (
-    SourceReach,
-    Window,
-    WindowError,
-    backfill_collect,
-    page_is_older,
-    template_pages,
-)
 from storywatch.config.config import load_config
-from storywatch.detection import detect_storyline
-from storywatch.ingest import new_run_id
 from storywatch.parse.normalise import Article
-from storywatch.replay import (
+from storywatch.pipeline.backfill.collect import SourceReach, backfill_collect
+from storywatch.pipeline.backfill.judge import detect_window
+from storywatch.pipeline.backfill.settle import (
     compose_window_digests,
-    detect_window,
     record_window_quietly,
     settle_window,
+)
+from storywatch.pipeline.backfill.window import (
+    Window,
+    WindowError,
+    page_is_older,
+    template_pages,
     window_label,
 )
+from storywatch.pipeline.detect import detect_storyline
+from storywatch.pipeline.ingest import new_run_id
 from storywatch.store import backfill as store_backfill
 from storywatch.store.digests import digest_transaction
 from storywatch.store.repository import Store
@@ -333,7 +332,7 @@ def _live_swap_then_its_archive(
 ) -> tuple[Path, Any, Store]:
     """A live run found the swap from its later repeat (14 April; not mailed); the feed now
     also holds the first swap report and the talks (11-13 April), for a backfill to find."""
-    from storywatch.ingest import ingest_once
+    from storywatch.pipeline.ingest import ingest_once
 
     s = storyfeeds
     feed_server.set_feed("/live.xml", rss("Beta", [s.ITEM_SWAP_REPEAT]))
@@ -450,7 +449,7 @@ def test_a_failed_page_is_said_while_past_the_last_page_is_the_end(
 def test_an_unexpected_error_in_one_source_stays_with_that_source(
     feed_server: FeedServer, tmp_path: Path, db_env: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import storywatch.backfill as backfill_module
+    import storywatch.pipeline.backfill.collect as backfill_module
 
     real = backfill_module.normalise_feed
 
@@ -482,7 +481,7 @@ def test_without_email_live_news_in_the_window_is_still_mailed(
     path = write_config(tmp_path, [{"name": "Alpha", "url": feed_server.url("/live.xml")}])
     config = load_config(path)
     store = Store.open(db_env)
-    from storywatch.ingest import ingest_once
+    from storywatch.pipeline.ingest import ingest_once
 
     ingest_once(config, store)  # a live run: the talks, not mailed yet
     detect_storyline(config, s.STORYLINE, store)
@@ -543,7 +542,7 @@ def test_no_digest_is_composed_while_a_replay_runs(
     replay is about to replace."""
     import threading
 
-    import storywatch.replay as replay
+    import storywatch.pipeline.backfill.judge as replay
     from storywatch.pipeline.digests import ComposedDigest, compose_digests
 
     s = storyfeeds
@@ -599,8 +598,8 @@ def test_a_live_run_finishes_a_stopped_backfill_as_of_its_time(
     """A backfill that died between its stages (quiet past BACKFILL_QUIET) is finished by the
     next live detection: it replays the window as of the time, not against today's memory,
     and settles it as the backfill would have (--email: one backfill digest), once."""
-    from storywatch.detection import detect_configured
     from storywatch.pipeline.digests import compose_digests
+    from storywatch.pipeline.tasks import detect_configured
     from storywatch.store.backfill import BACKFILL_QUIET
 
     s = storyfeeds
@@ -663,8 +662,8 @@ def test_a_busy_storyline_leaves_a_stopped_backfill_for_the_next_run(
     """The finishing replay waits for the storyline like any live detection; when another
     detection holds it, the window stays the backfill's, unjudged, and the next run
     finishes it."""
-    import storywatch.replay as replay
-    from storywatch.detection import detect_configured
+    import storywatch.pipeline.backfill.finish as replay
+    from storywatch.pipeline.tasks import detect_configured
 
     monkeypatch.setattr(replay, "LIVE_WAIT_SECONDS", 0)
     s = storyfeeds
@@ -721,8 +720,8 @@ def test_a_backfill_for_one_storyline_leaves_the_others_news_judged_as_of_the_ti
     judge them as today's news: the backfill holds its window while it works, then the next
     live run replays it as of the time and records it without mailing (nobody asked for that
     storyline's past); with --email, only X's readers get a backfill digest."""
-    from storywatch.detection import detect_configured
     from storywatch.pipeline.digests import compose_digests
+    from storywatch.pipeline.tasks import detect_configured
 
     s = storyfeeds
     path, _, store = _live_swap_then_its_archive(feed_server, tmp_path, db_env)

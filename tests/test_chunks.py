@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from storywatch.chunks import gather_reports, split_fetches
 from storywatch.config.config import ConfigError, IngestSettings, load_config
 from storywatch.fetch.model import FetchRequest
-from storywatch.ingest import SourceReport
+from storywatch.pipeline.chunks import gather_reports, split_fetches
+from storywatch.pipeline.ingest import SourceReport
 from tests.factories import write_config
 
 needs_dask = pytest.mark.skipif(

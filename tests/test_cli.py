@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 import typer
 
-from storywatch.cli import _plural, _program_command, app, config_option_first
+from storywatch.cli.argv import config_option_first
+from storywatch.cli.commands import _plural, _program_command, app
 from tests.factories import news_items, rss, write_config
 from tests.feedserver import FeedServer
 

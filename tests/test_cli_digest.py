@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from storywatch.config.config import load_config
-from storywatch.detection import detect_storyline
-from storywatch.ingest import ingest_once
+from storywatch.pipeline.detect import detect_storyline
+from storywatch.pipeline.ingest import ingest_once
 from storywatch.store.repository import Store
 from tests.factories import rss
 from tests.feedserver import FeedServer

@@ -1,6 +1,6 @@
 """The Dask stage runner (flows/task_runners.py): Prefect's engine stays in the flow's process
-and only the task's function runs on a worker (storywatch.chunks.run_in_worker), which needs
-no Prefect; the library's log records come back into the task run's logs, retries work."""
+and only the task's function runs on a worker (storywatch.pipeline.chunks.run_in_worker), which
+needs no Prefect; the library's log records come back into the task run's logs, retries work."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from storywatch.chunks import run_in_worker
+from storywatch.pipeline.chunks import run_in_worker
 
 
 async def _logs_then_returns(value: int) -> int:
@@ -97,7 +97,7 @@ def test_local_cluster_workers_fork_from_a_preloaded_server_with_the_current_env
         import os
         import sys
 
-        return os.getppid(), "storywatch.ingest" in sys.modules, os.environ.get(variable)
+        return os.getppid(), "storywatch.pipeline.ingest" in sys.modules, os.environ.get(variable)
 
     # Any free port: the first cluster may still be closing (in the background) as the next starts.
     workers = {"n_workers": 2, "threads_per_worker": 1, "dashboard_address": ":0"}
@@ -118,11 +118,11 @@ def test_local_cluster_workers_fork_from_a_preloaded_server_with_the_current_env
 SERVER_STARTED_AHEAD = """
 def worker_start():
     import os, sys
-    return os.getppid(), "storywatch.ingest" in sys.modules
+    return os.getppid(), "storywatch.pipeline.ingest" in sys.modules
 
 if __name__ == "__main__":  # imports here: a forkserver imports this file's top level too
     import psutil
-    from storywatch.chunks import start_worker_server
+    from storywatch.pipeline.chunks import start_worker_server
     from flows.task_runners import ClusterTaskRunner
 
     start_worker_server()

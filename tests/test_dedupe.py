@@ -16,9 +16,9 @@ from sqlalchemy import func, select
 from storywatch import dedupe
 from storywatch.dedupe import ArticleText, assign_clusters, fingerprint, fingerprint_many
 from storywatch.fetch.model import FetchResult
-from storywatch.ingest import cluster_new_articles
 from storywatch.parse.feedparser import parse_feed
 from storywatch.parse.normalise import Article, normalise_feed
+from storywatch.pipeline.cluster import cluster_new_articles
 from storywatch.store.repository import Store
 from storywatch.store.schema import BandRow, ClusterRow, FingerprintRow
 from storywatch.store.sources import FetchRecord

@@ -15,14 +15,14 @@ import pytest
 from sqlalchemy import func, select
 
 from storywatch.config.config import Config, load_config
-from storywatch.detection import (
+from storywatch.pipeline.detect import (
     StorylineDetection,
     UnknownDevelopment,
     detect_storyline,
     dismiss_development,
     redetect_storyline,
 )
-from storywatch.ingest import ingest_once
+from storywatch.pipeline.ingest import ingest_once
 from storywatch.store.repository import Store
 from storywatch.store.schema import ArticleRow, AssessmentRow, DevelopmentArticleRow, DevelopmentRow
 from tests.factories import rss
@@ -275,7 +275,7 @@ def test_the_artifact_table_lists_each_new_development_with_its_outlets(
 def _during_compute(monkeypatch: pytest.MonkeyPatch, action: Callable[[], None]) -> list[int]:
     """Run ``action`` inside the engine's first computation (no later ones); return a list
     that counts every computation."""
-    import storywatch.detection as detection
+    import storywatch.pipeline.detect as detection
 
     real = detection.detect
     calls: list[int] = []

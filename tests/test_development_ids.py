@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import delete, select
 
 from storywatch.config.config import Config, load_config
-from storywatch.detection import detect_storyline, dismiss_development, redetect_storyline
-from storywatch.ingest import ingest_once
+from storywatch.pipeline.detect import detect_storyline, dismiss_development, redetect_storyline
 from storywatch.pipeline.digests import compose_digests
+from storywatch.pipeline.ingest import ingest_once
 from storywatch.store.repository import Store
 from storywatch.store.schema import ArticleRow, DigestDevelopmentRow
 from storywatch.storyline import Development, Memory

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from storywatch.config.config import load_config
-from storywatch.ingest import IngestReport, ingest_once
+from storywatch.pipeline.ingest import IngestReport, ingest_once
 from storywatch.store.repository import Store
 from tests.factories import BASE_DATE, news_items, rss, write_config
 from tests.feedserver import FeedServer
@@ -175,8 +175,8 @@ def test_a_big_run_parses_in_worker_processes_and_loses_nothing(
 ) -> None:
     """From PARALLEL_PARSE_MIN_SOURCES sources the parse pool starts; a broken feed among
     them still fails alone, and every other entry is stored once."""
-    from storywatch import ingest
-    from storywatch.ingest import PARALLEL_PARSE_MIN_SOURCES
+    from storywatch.pipeline import ingest
+    from storywatch.pipeline.ingest import PARALLEL_PARSE_MIN_SOURCES
 
     pools: list[object] = []
     make_pool = ingest._Parsers._make_pool

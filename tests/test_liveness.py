@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from storywatch.liveness import beating
 from storywatch.store import backfill as store_backfill
+from storywatch.store.liveness import beating
 from storywatch.store.repository import Store
 from storywatch.store.tables import RUNS
 

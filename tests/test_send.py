@@ -17,11 +17,11 @@ import pytest
 import yaml
 
 from storywatch.config.config import Config, load_config
-from storywatch.detection import detect_storyline
 from storywatch.digest.send import STALE_CLAIM, deliver_pending
 from storywatch.digest.smtp import SmtpConfigError, SmtpSettings
-from storywatch.ingest import ingest_once
+from storywatch.pipeline.detect import detect_storyline
 from storywatch.pipeline.digests import compose_digests
+from storywatch.pipeline.ingest import ingest_once
 from storywatch.store.digests import claim_delivery, delivery_statuses, pending_deliveries
 from storywatch.store.repository import Store
 from tests.factories import rss

@@ -200,18 +200,3 @@ def _outcome(
         markdown=delivery.markdown,
         developments=delivery.development_count,
     )
-
-
-def send_configured(
-    config_path: str, per_storyline: Mapping[str, SmtpSettings] | None = None
-) -> list[DeliveryOutcome]:
-    """``deliver_pending`` from a config path and the STORYWATCH_SMTP_* environment."""
-    from storywatch.config.config import load_config
-
-    config = load_config(config_path)
-    smtp = SmtpSettings.from_env()
-    store = Store.open(config.database_url)
-    try:
-        return deliver_pending(store, config.outbox_dir, smtp, per_storyline)
-    finally:
-        store.close()

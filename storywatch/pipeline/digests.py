@@ -144,17 +144,3 @@ def preview_digest(
             build_digest(storyline, settings, recipient, unsent, earlier, created_at)
         )
     return render_digest(build_heartbeat(storyline, settings, recipient, last, created_at))
-
-
-def compose_configured(
-    config_path: str, storylines: Sequence[str] | None = None, run_id: str | None = None
-) -> list[ComposedDigest]:
-    """``compose_digests`` from a config path (one call: what the flow's task runs)."""
-    from storywatch.config.config import load_config
-
-    config = load_config(config_path)
-    store = Store.open(config.database_url)
-    try:
-        return compose_digests(config, store, storylines=storylines, run_id=run_id)
-    finally:
-        store.close()

@@ -16,10 +16,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, and_, func, or_, select, update
 
-from storywatch.liveness import beating
 from storywatch.parse.normalise import Article
 from storywatch.store.articles import insert_articles
 from storywatch.store.digests import QUIET_KIND, lock_digests
+from storywatch.store.liveness import beating
 from storywatch.store.repository import Store
 from storywatch.store.schema import utcnow
 from storywatch.store.tables import (

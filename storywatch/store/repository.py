@@ -15,6 +15,9 @@ are functions over a ``Store``; ``tables`` holds the Core tables and ``insert_ig
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from sqlalchemy import (
     Engine,
 )
@@ -64,3 +67,14 @@ class Store(SourcesMixin, ArticlesMixin, ClustersMixin, StorylinesMixin, Develop
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+@contextmanager
+def open_store(database_url: str) -> Iterator[Store]:
+    """The store at ``database_url``, open for the block and closed after it, whatever happens
+    in it (what the flows' tasks and ``pipeline.tasks`` open a store with)."""
+    store = Store.open(database_url)
+    try:
+        yield store
+    finally:
+        store.close()

@@ -18,13 +18,13 @@ from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from storywatch import dedupe
 from storywatch.config.config import Config
 from storywatch.fetch.client import fetch_as_completed, run_blocking
 from storywatch.fetch.model import FetchLimits, FetchRequest, FetchResult
 from storywatch.parse.decode import ParseError
 from storywatch.parse.feedparser import parse_feed
 from storywatch.parse.normalise import Article, normalise_feed
+from storywatch.pipeline.cluster import cluster_new_articles
 from storywatch.store.repository import Store
 from storywatch.store.schema import FetchRow, utcnow
 from storywatch.store.sources import FetchRecord
@@ -149,7 +149,7 @@ class _Parsers:
         # forkserver, not fork: Prefect runs threads here, and forking while another thread
         # holds a lock (logging, HTTP pools) can deadlock the child.
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["storywatch.ingest"])
+        context.set_forkserver_preload(["storywatch.pipeline.ingest"])
         pool = ProcessPoolExecutor(max_workers=self._workers, mp_context=context)
         for started in [pool.submit(int) for _ in range(self._workers)]:
             started.result()  # every worker is up: the first real body does not wait
@@ -261,51 +261,6 @@ def finish_ingest(store: Store, report: IngestReport) -> None:
     store.finish_run(
         report.run_id, fetched=report.fetched, failed=report.failed, new=report.new_articles
     )
-
-
-# -- near-duplicate clusters (issue 4) ----------------------------------------------------------
-
-CLUSTER_BATCH = 1000  # articles per clustering transaction
-CLUSTER_BODY_CHARS = 4000  # of the content, when an entry has no summary
-
-
-@dataclass
-class ClusterReport:
-    articles: int = 0  # articles clustered
-    folded: int = 0  # of which joined an existing cluster (copies)
-
-
-def cluster_new_articles(store: Store, batch_size: int = CLUSTER_BATCH) -> ClusterReport:
-    """Put every article that has no cluster yet (this run's new ones, and any a crashed run
-    left) into a story cluster: hash only those, query the stored LSH index in their own and
-    the neighbouring publication periods (dedupe's time window), store the result. Each batch
-    is one transaction under the cluster lock, so overlapping runs take turns."""
-    report = ClusterReport()
-    while True:
-        with store.cluster_transaction() as tx:
-            pending = tx.unclustered(batch_size)
-            if not pending:
-                break
-            texts = [
-                dedupe.ArticleText(
-                    a.id,
-                    a.published,
-                    a.title,
-                    a.summary or a.content[:CLUSTER_BODY_CHARS],
-                    a.source,
-                )
-                for a in pending
-            ]
-            fingerprints = dedupe.fingerprint_many(texts)
-            stored = tx.sharing(dedupe.index_probes(fingerprints))
-            candidates = tx.candidates(stored, dedupe.confirmed_matches(fingerprints, stored))
-            assignments = dedupe.assign_clusters(fingerprints, candidates)
-            tx.save(fingerprints, assignments)
-        report.articles += len(assignments)
-        report.folded += sum(1 for a in assignments if a.matched is not None)
-    if report.articles:
-        log.info("clustered %d articles, %d folded into a story", report.articles, report.folded)
-    return report
 
 
 def _report(result: FetchResult, outcome: ParseOutcome, new: int) -> SourceReport:

@@ -1,6 +1,6 @@
 """Chunks: a run's fetches split into a few parts that run side by side, each part its own
-fetch -> parse -> store stream (``storywatch.ingest.fetch_and_store``), on threads of one process
-or on the workers of a Dask cluster (``ingest.task_runner``, ``ingest.chunks``).
+fetch -> parse -> store stream (``storywatch.pipeline.ingest.fetch_and_store``), on threads of
+one process or on the workers of a Dask cluster (``ingest.task_runner``, ``ingest.chunks``).
 
 Deciding (pure): which sources go in which chunk and with what share of the limits. Sources
 are grouped by host, so a host usually sits in one chunk and its ``per_host`` bound holds as
@@ -31,15 +31,15 @@ from urllib.parse import urlsplit
 
 from storywatch.config.config import IngestSettings
 from storywatch.fetch.model import FetchLimits, FetchRequest
-from storywatch.ingest import SourceReport
+from storywatch.pipeline.ingest import SourceReport
 
 # What a worker runs a stage's task function with (never Prefect): preloaded by the forkserver.
 WORKER_MODULES = (
     "distributed",
-    "storywatch.chunks",
-    "storywatch.ingest",
+    "storywatch.pipeline.chunks",
+    "storywatch.pipeline.ingest",
     "storywatch.store.repository",
-    "storywatch.detection",
+    "storywatch.pipeline.detect",
 )
 
 

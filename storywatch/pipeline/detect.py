@@ -34,8 +34,8 @@ from typing import Any
 
 from storywatch.config.config import Config, StorylineConfig
 from storywatch.config.seeds import load_seed
-from storywatch.liveness import beating
 from storywatch.parse.normalise import Article
+from storywatch.store.liveness import beating
 from storywatch.store.repository import Store
 from storywatch.store.storylines import (
     LEASE_QUIET,
@@ -407,30 +407,3 @@ def log_detection(report: StorylineDetection, verb: str) -> None:
         len(report.developments),
         verb,
     )
-
-
-def detect_configured(
-    config_path: str, storyline_id: str, run_id: str | None = None
-) -> StorylineDetection:
-    """Live detection from a config path (one call: what the flow's task runs): first the
-    windows stopped backfills left unsettled, as of their time
-    (``replay.judge_stopped_backfills``), then ``detect_storyline``. One report for both."""
-    from storywatch.config.config import load_config
-    from storywatch.replay import judge_stopped_backfills  # replay builds on this module
-
-    config = load_config(config_path)
-    store = Store.open(config.database_url)
-    try:
-        finished = judge_stopped_backfills(config, storyline_id, store)
-        if finished and finished[-1].deferred:  # busy already: no second wait this run
-            report = StorylineDetection(storyline=storyline_id, deferred=True)
-        else:
-            report = detect_storyline(config, storyline_id, store, run_id=run_id)
-    finally:
-        store.close()
-    for earlier in reversed(finished):
-        report.assessed += earlier.assessed
-        report.relevant += earlier.relevant
-        report.developments[:0] = earlier.developments
-        report.extended[:0] = earlier.extended
-    return report

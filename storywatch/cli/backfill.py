@@ -13,9 +13,10 @@ from contextlib import contextmanager
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from storywatch import backfill
-from storywatch.backfill import BackfillReport, SourceReach, Window
 from storywatch.config.config import Config
+from storywatch.pipeline.backfill import collect
+from storywatch.pipeline.backfill.collect import BackfillReport, SourceReach
+from storywatch.pipeline.backfill.window import Window, select_sources
 
 
 def run_backfill_flow(
@@ -33,7 +34,7 @@ def run_backfill_flow(
 
     start_temporary_server()
 
-    total = len(backfill.select_sources(config, sources))
+    total = len(select_sources(config, sources))
     with _progress_bar(err, total):
         return asyncio.run(
             backfill_flow(
@@ -71,12 +72,12 @@ def _progress_bar(err: Console, total: int) -> Iterator[None]:
             advance=1 if event == "done" else 0,
         )
 
-    backfill.progress_listeners.append(listen)
+    collect.progress_listeners.append(listen)
     try:
         with progress:
             yield
     finally:
-        backfill.progress_listeners.remove(listen)
+        collect.progress_listeners.remove(listen)
 
 
 def print_backfill_report(report: BackfillReport, err: Console) -> None:

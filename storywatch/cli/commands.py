@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import csv
 import json
 import logging
 import os
@@ -17,9 +16,7 @@ import shlex
 import shutil
 import sys
 import urllib.request
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, time
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -27,13 +24,21 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from storywatch.cli.argv import CONFIG_OPTION_NAMES, config_option_first
+from storywatch.cli.export import (
+    ExportFormat,
+    ExportKind,
+    export_articles,
+    export_developments,
+    iso_time,
+)
 from storywatch.config.config import Config, ConfigError, ConfigNotFound, load_config
 from storywatch.store.database import StoreError
 from storywatch.store.repository import Store
 
 if TYPE_CHECKING:
     from storywatch.digest.smtp import SmtpSettings
-    from storywatch.ingest import IngestReport
+    from storywatch.pipeline.ingest import IngestReport
 
 log = logging.getLogger("storywatch")
 err = Console(stderr=True, soft_wrap=True)  # a log line stays one line in files and pipes
@@ -52,16 +57,6 @@ sources_app = typer.Typer(help="Feed sources.", no_args_is_help=True)
 db_app = typer.Typer(help="The storywatch database.", no_args_is_help=True)
 app.add_typer(sources_app, name="sources")
 app.add_typer(db_app, name="db")
-
-
-class ExportKind(StrEnum):
-    articles = "articles"
-    developments = "developments"
-
-
-class ExportFormat(StrEnum):
-    json = "json"
-    csv = "csv"
 
 
 @app.callback()
@@ -188,7 +183,7 @@ def _check_smtp_env() -> SmtpSettings | None:
 
 def _run_pipeline_flow(config: Config, kind: str, send_email: bool = True) -> IngestReport:
     if config.ingest.local_worker_processes:
-        from storywatch.chunks import start_worker_server
+        from storywatch.pipeline.chunks import start_worker_server
 
         start_worker_server()  # the run's Dask workers fork from it: it imports meanwhile
     _use_local_prefect_server()
@@ -238,59 +233,9 @@ def export(
     config = _load(ctx)
     store = _open_store(config)
     if kind is ExportKind.developments:
-        _export_developments(store, fmt)
+        export_developments(store, fmt)
         return
-    relevance = store.article_relevance()  # the storyline stage's verdicts (section below)
-    rows = (_article_record(a, relevance.get(a.id)) for a in store.iter_articles())
-    _write_rows(rows, fmt, ARTICLE_FIELDS)
-
-
-ARTICLE_FIELDS = [
-    "url",
-    "title",
-    "source",
-    "published",
-    "cluster",
-    "relevant",
-    "score",
-    "date_missing",
-    "summary",
-]
-
-
-def _article_record(article: Any, assessed: tuple[bool, float] | None = None) -> dict[str, Any]:
-    """``assessed``: (relevant to any storyline, best score); None before detection ran."""
-    return {
-        "url": article.url,
-        "title": article.title,
-        "source": article.source,
-        "published": _iso(article.published),
-        "cluster": article.cluster,
-        "relevant": assessed[0] if assessed else None,
-        "score": round(assessed[1], 4) if assessed else None,
-        "date_missing": article.date_missing,
-        "summary": article.summary,
-    }
-
-
-def _iso(value: datetime | None, timespec: str = "auto") -> str | None:
-    return value.isoformat(timespec=timespec).replace("+00:00", "Z") if value else None
-
-
-def _write_rows(rows: Iterator[dict[str, Any]], fmt: ExportFormat, fields: list[str]) -> None:
-    """Stream rows to stdout: every row, no limit, without holding them all in memory."""
-    out = sys.stdout
-    if fmt is ExportFormat.csv:
-        writer = csv.DictWriter(out, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow(row)
-        return
-    out.write("[")
-    for index, row in enumerate(rows):
-        out.write(",\n" if index else "\n")
-        out.write(json.dumps(row, ensure_ascii=False))
-    out.write("\n]\n")
+    export_articles(store, fmt)
 
 
 @sources_app.command("status")
@@ -317,7 +262,7 @@ def sources_status(ctx: typer.Context) -> None:
             source.name,
             status,
             str(h.last_http_status) if h and h.last_http_status else "",
-            (_iso(h.last_success_at, "seconds") if h else None) or "never",
+            (iso_time(h.last_success_at, "seconds") if h else None) or "never",
             str(h.consecutive_failures) if h else "0",
             str(h.articles) if h else "0",
             (h.last_error or "") if h else "",
@@ -392,61 +337,10 @@ def _program_command() -> str:
     return shlex.quote(str(program))
 
 
-# -- storyline stage (issue 3): developments export, dismiss, redetect ------------------------
+# -- storyline stage: developments export, dismiss, redetect ------------------------
 
 developments_app = typer.Typer(help="Detected developments.", no_args_is_help=True)
 app.add_typer(developments_app, name="developments")
-
-DEVELOPMENT_FIELDS = [
-    "id",
-    "storyline",
-    "types",
-    "novelty",
-    "title",
-    "summary",
-    "first_seen",
-    "articles",
-    "outlets",
-    "updates",
-    "evidence",
-]
-
-
-def _export_developments(store: Store, fmt: ExportFormat) -> None:
-    """Every development alerted on (new or update), never known, irrelevant or dismissed;
-    each lists every article folded into it. CSV puts the lists in JSON cells."""
-    rows = (_development_record(d) for d in store.iter_developments())
-    if fmt is ExportFormat.csv:
-        rows = (_csv_cells(r) for r in rows)
-    _write_rows(rows, fmt, DEVELOPMENT_FIELDS)
-
-
-def _development_record(development: Any) -> dict[str, Any]:
-    return {
-        "id": development.id,
-        "storyline": development.storyline,
-        "types": development.types,
-        "novelty": development.novelty,
-        "title": development.title,
-        "summary": development.summary,
-        "first_seen": _iso(development.first_seen),
-        "articles": [
-            {"url": a.url, "title": a.title, "source": a.source, "published": _iso(a.published)}
-            for a in development.articles
-        ],
-        "outlets": len({a.source for a in development.articles}),  # "reported by N outlets"
-        "updates": development.updates,
-        "evidence": development.evidence,
-    }
-
-
-def _csv_cells(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        **row,
-        "types": ";".join(row["types"]),
-        "articles": json.dumps(row["articles"], ensure_ascii=False),
-        "evidence": json.dumps(row["evidence"], ensure_ascii=False),
-    }
 
 
 def _print_new_developments(config: Config, run_id: str) -> None:
@@ -472,7 +366,7 @@ def developments_dismiss(
     development_id: Annotated[str, typer.Argument(metavar="ID", help="A development's id.")],
 ) -> None:
     """Mark a development "not new": it leaves the exports and its repeats stay quiet."""
-    from storywatch.detection import UnknownDevelopment, dismiss_development
+    from storywatch.pipeline.detect import UnknownDevelopment, dismiss_development
 
     config = _load(ctx)
     store = _open_store(config)
@@ -514,7 +408,7 @@ def redetect(
 ) -> None:
     """Re-run the storyline engine on stored articles (no refetch), replacing the window's
     developments. Runs here, in the foreground, without Prefect."""
-    from storywatch.detection import redetect_storyline
+    from storywatch.pipeline.detect import redetect_storyline
 
     start = _parse_day(since)
     config = _load(ctx)
@@ -531,7 +425,7 @@ def redetect(
         store.close()
 
 
-# -- backfill (issue 6) ------------------------------------------------------------------------
+# -- backfill --------------------------------------------------------------------------------
 
 
 @app.command()
@@ -554,8 +448,13 @@ def backfill(
 ) -> None:
     """Replay a past window: store what the feeds (and their archives) still hold of it, judge
     it as of its time, and with --email mail one digest of it. Runs here, in the foreground."""
-    from storywatch.backfill import Window, WindowError, select_sources, select_storylines
-    from storywatch.cli_backfill import print_backfill_report, run_backfill_flow
+    from storywatch.cli.backfill import print_backfill_report, run_backfill_flow
+    from storywatch.pipeline.backfill.window import (
+        Window,
+        WindowError,
+        select_sources,
+        select_storylines,
+    )
 
     try:
         window = Window.parse(since, until)
@@ -584,7 +483,7 @@ def backfill(
         raise typer.Exit(EXIT_FAILED)
 
 
-# -- digests (issue 5) ------------------------------------------------------------------------
+# -- digests ---------------------------------------------------------------------------------
 
 
 def _print_deliveries(config: Config, run_id: str) -> list[Path]:
@@ -627,7 +526,7 @@ def digest(
 ) -> None:
     """Preview the next digest, send digests now, or (no option) list every delivery.
     With --send, exit 1 when a delivery failed (it stays pending for the next run)."""
-    from storywatch.backfill import select_storylines
+    from storywatch.pipeline.backfill.window import select_storylines
 
     config = _load(ctx)
     try:
@@ -689,7 +588,7 @@ def _send_digests_now(config: Config, store: Store) -> int:
 def _list_deliveries(store: Store) -> None:
     from storywatch.store.digests import delivery_statuses
 
-    rows = [{**r, "sent_at": _iso(r["sent_at"])} for r in delivery_statuses(store)]
+    rows = [{**r, "sent_at": iso_time(r["sent_at"])} for r in delivery_statuses(store)]
     print(json.dumps(rows, ensure_ascii=False, indent=1))
 
 
@@ -706,7 +605,7 @@ def _smtp_blocks(config: Config) -> dict[str, Any]:
     return asyncio.run(smtp_settings_from_blocks(config))
 
 
-# -- schedules (issue 6): serve -----------------------------------------------------------------
+# -- schedules: serve -------------------------------------------------------------------------
 
 
 @app.command()
@@ -758,63 +657,6 @@ def main() -> None:
     except SystemExit as exc:
         exit_code[0] = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         raise
-
-
-CONFIG_OPTION_NAMES = ("--config", "-c")
-
-
-def config_option_first(args: list[str], root: Any) -> list[str]:
-    """Move a --config/-c/--config=PATH given after the subcommand in front of it, where the
-    contract has it (`storywatch [--config PATH] check`): `storywatch check -c x.yaml` works
-    too. ``root`` is the click command tree. An option's value stays with its option (in
-    `--storyline -c`, -c is a storyline), nothing after `--` moves, and the arguments are
-    returned unchanged when they name no known subcommand (click reports that)."""
-    command, kept, moved, start = root, [], [], None
-    index = 0
-    while index < len(args):
-        token = args[index]
-        if token == "--":
-            kept += args[index:]
-            break
-        own = _option_arity(command)  # the subcommand's own options win over ours
-        name = token.split("=", 1)[0] if token.startswith("--") else token
-        if start is not None and name in CONFIG_OPTION_NAMES and name not in own:
-            if "=" in token:
-                moved.append(token)
-            elif index + 1 < len(args):
-                moved += args[index : index + 2]
-                index += 1
-            else:
-                kept.append(token)  # no value: let click say so
-        elif token.startswith("-") and token != "-":
-            kept.append(token)
-            if own.get(token) and index + 1 < len(args):  # "--source NAME": NAME is a value
-                kept.append(args[index + 1])
-                index += 1
-        elif getattr(command, "commands", None) is not None:  # a group: token names a command
-            if token not in command.commands:
-                return args
-            start = len(kept) if start is None else start
-            command = command.commands[token]
-            kept.append(token)
-        else:
-            kept.append(token)
-        index += 1
-    if start is None:
-        return args
-    return kept[:start] + moved + kept[start:]
-
-
-def _option_arity(command: Any) -> dict[str, bool]:
-    """Each option name of ``command`` -> whether it takes a value (flags do not)."""
-    arity = {}
-    for param in getattr(command, "params", ()):
-        if getattr(param, "param_type_name", "") != "option":
-            continue
-        takes_value = not (param.is_flag or param.count)
-        arity.update(dict.fromkeys(param.opts, takes_value))
-        arity.update(dict.fromkeys(param.secondary_opts, False))
-    return arity
 
 
 def _leave_now(exit_code: list[int]) -> None:
