@@ -1,4 +1,4 @@
-"""How long a long replay keeps ingest waiting on SQLite (issue 6 review: "a long replay holds
+"""How long a long replay keeps ingest waiting on SQLite (a review asked: "a long replay holds
 the write lock, and a live run can wait out its 30 s busy timeout").
 
 A fresh SQLite database gets N articles (the devset's and realdata's real items, copied under
@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from storyline_eval import SHARED, load_feed_articles, load_realdata_articles  # noqa: E402
 
-import storywatch.detection as detection  # noqa: E402
+import storywatch.pipeline.detect as detection  # noqa: E402
 from storywatch.config.config import load_config  # noqa: E402
 from storywatch.parse.normalise import Article  # noqa: E402
 from storywatch.store.articles import insert_articles  # noqa: E402

@@ -1,4 +1,4 @@
-"""Scoring of exported developments against a labelled corpus (issue 3's rules, exactly).
+"""Scoring of exported developments against a labelled corpus (the storyline rules, exactly).
 
 Inputs are export-shaped, so the same code scores the engine run in-process or the real
 pipeline's `export developments` / `export articles` output:

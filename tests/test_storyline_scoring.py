@@ -1,4 +1,4 @@
-"""bench/scoring.py implements issue 3's rules; small hand-made cases."""
+"""bench/scoring.py implements the storyline scoring rules; small hand-made cases."""
 
 from __future__ import annotations
 

@@ -79,7 +79,7 @@ class IngestSettings(_Strict):
     max_age_days: float | None = Field(None, gt=0, description="skip entries older than this")
     every_minutes: int = Field(30, ge=1, description="ingest schedule for `storywatch serve`")
     user_agent: str | None = None
-    # Past one machine (issue 6): the sources split into `chunks` tasks, each fetching, parsing
+    # Past one machine: the sources split into `chunks` tasks, each fetching, parsing
     # and storing its share; run by the flow's task runner (threads) or on a Dask cluster.
     task_runner: Literal["default", "dask"] = "default"
     chunks: int | None = Field(None, ge=1, le=1024, description="default: 1, or dask_workers")

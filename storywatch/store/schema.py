@@ -170,7 +170,7 @@ class ArticleRow(Base):
     cluster_id: Mapped[int | None] = mapped_column(Integer)  # near-duplicate story cluster
 
 
-# -- storyline stage (issue 3): assessments, developments, their articles, the memory ---------
+# -- storyline stage: assessments, developments, their articles, the memory ---------
 #
 # A development's id is the engine's (``<storyline>-<YYYYMMDD>-<NN>``): stable, exported, the
 # handle for `developments dismiss`. The memory is one row per remembered development (seed,
@@ -270,7 +270,7 @@ class AssessmentRow(Base):
     assessed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-# -- near-duplicate clusters (issue 4) -------------------------------------------------------
+# -- near-duplicate clusters ---------------------------------------------------------------
 #
 # ``articles.cluster_id`` names the story cluster (NULL until clustered: the pending queue).
 # A cluster's id is its founding article's id and never changes; its representative is its
@@ -316,7 +316,7 @@ class BandRow(Base):
     article_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
 
 
-# -- digests (issue 5): what was composed for whom, and its delivery -------------------------
+# -- digests: what was composed for whom, and its delivery -------------------------
 #
 # A digest is one storyline's unsent developments for one recipient, rendered once and stored
 # as the exact message (.eml text), so a retry sends the same bytes and the same Message-ID.
