@@ -9,7 +9,7 @@
     index periods on one database; reindex with N before checking with N)
 
 quality: pair recall and wrong merges over a threshold sweep (the curve behind the thresholds in
-storywatch/dedupe.py). Devset positives are the `syndicated_of` groups; realdata positives are
+storywatch/dedupe/). Devset positives are the `syndicated_of` groups; realdata positives are
 the documented re-publications (same Moscow Times `-aNNNNN` suffix, same Sky News trailing
 number, the NYT typo-slug twin), counted over all of them and over those whose description the
 re-publication kept (a rewritten update is not a copy of the text).

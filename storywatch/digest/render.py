@@ -2,7 +2,7 @@
 Markdown, then the MIME message. Pure: no store, no network.
 
 Jinja2 with StrictUndefined; the HTML environment autoescapes, and every value in a
-``Digest`` is already plain text (``digest.clean_text``), so feed markup never becomes markup.
+``Digest`` is already plain text (``compose.clean_text``), so feed markup never becomes markup.
 CSS is inlined with css-inline for mail clients; the dark-mode and small-screen @media rules
 stay in a <style> block (they cannot be inlined) and nothing remote is ever loaded.
 """

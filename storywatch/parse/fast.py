@@ -1,6 +1,6 @@
 """Fast path of the parse stage: clean RSS 2.0 / Atom 1.0 read with the C XML parser.
 
-``fast_parse`` returns the ``ParsedFeed`` that ``parse.parse_feed``'s feedparser path would
+``fast_parse`` returns the ``ParsedFeed`` that ``feedparser.parse_feed``'s general path would
 return for the same bytes, field for field, or ``None`` ("decline": the caller then runs
 feedparser). It builds the tree with ``xml.etree.ElementTree`` (expat, in C) and then replays
 the document, element by element, through a small re-implementation of the parts of

@@ -7,9 +7,9 @@ on first use, and the articles not assessed yet), run ``detect`` over them in pu
 (a long replay takes minutes, and must not hold SQLite's one write lock that every ingest
 needs), then write assessments, developments, their articles and the grown memory in ONE
 transaction under the storyline's lock, which checks that nothing was written since the
-snapshot (else it computes again). SQL lives in ``store.StorylineTransaction``. A rerun finds
-nothing pending; two overlapping runs detect one after the other, so neither duplicates a
-development or a link.
+snapshot (else it computes again). SQL lives in ``store.storylines.StorylineTransaction``.
+A rerun finds nothing pending; two overlapping runs detect one after the other, so neither
+duplicates a development or a link.
 
 A development's id names it for good (the digest ledger and `developments dismiss ID` hold
 it): a re-detection gives each development it finds again the id it had (by its articles,

@@ -1,8 +1,8 @@
 """The store's side of a backfill: window articles without touching feed health, and the
 questions the replay asks (what was assessed after a moment, what the window produced).
 
-Kept apart from store.py, which serves the live run. Every write ignores conflicts, so a
-repeated or interrupted backfill never duplicates a row.
+Functions over a ``Store``, apart from the parts that serve the live run. Every write ignores
+conflicts, so a repeated or interrupted backfill never duplicates a row.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ from storywatch.store.tables import (
 )
 
 # A backfill not heard from for this long (and not released) has stopped: live detection
-# stops leaving its articles to it and a settle step replays them (pipeline.settle).
+# stops leaving its articles to it, and the step before detection replays them
+# (pipeline.backfill.finish).
 BACKFILL_QUIET = timedelta(minutes=10)
 BEAT_SECONDS = 60.0  # a running backfill's heartbeat; BACKFILL_QUIET is ten of them
 

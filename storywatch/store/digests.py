@@ -1,6 +1,6 @@
 """The store's digest half: SQL for digests, their developments and deliveries.
 
-Kept beside store.py (already long) and used through a ``Store``. Two promises live here:
+Functions over a ``Store`` and the digest transaction. Two promises live here:
 
 - a development joins at most one digest per recipient: composing runs under one lock (an
   advisory lock on PostgreSQL, the write lock on SQLite) and the unique
@@ -50,7 +50,7 @@ class EarlierDevelopment:
 
 @dataclass(frozen=True)
 class NewDigest:
-    """A composed digest to store (``digest.compose_digest`` makes them)."""
+    """A composed digest to store (``pipeline.digests.compose_digests`` makes them)."""
 
     id: str
     storyline: str
@@ -92,7 +92,7 @@ class DigestTransaction:
         """The storyline's developments (not dismissed) in no digest for ``recipient`` yet,
         oldest first, each with every article folded into it (the export's shape).
         ``hold_backfills``: not those first seen in a window a backfill owns (it mails or
-        records them when it settles: ``store.in_backfill_window``)."""
+        records them when it settles: ``developments.in_backfill_window``)."""
         placed = select(DIGEST_DEVELOPMENTS.c.development_id).where(
             DIGEST_DEVELOPMENTS.c.recipient == recipient
         )

@@ -93,7 +93,7 @@ class RunRow(Base):
     articles_new: Mapped[int] = mapped_column(Integer, default=0)
     # Backfills only (migration 0006): the window [window_start, window_end) the run owns until
     # it settles (``backfill_storylines``), its --email, and its liveness: at work while not
-    # released and beaten within store.BACKFILL_QUIET; else a live run finishes it.
+    # released and beaten within backfill.BACKFILL_QUIET; else a live run finishes it.
     window_start: Mapped[datetime | None] = mapped_column(UTCDateTime)
     window_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
     email: Mapped[bool | None] = mapped_column(Boolean)
@@ -189,7 +189,7 @@ class StorylineRow(Base):
     revision: Mapped[int] = mapped_column(Integer, default=0)  # +1 per detection/dismiss
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # The detection at work on it (store.LEASE_QUIET): it computes outside any database lock,
+    # The detection at work on it (storylines.LEASE_QUIET): it computes outside any database lock,
     # others wait or defer meanwhile (migration 0006).
     lease_owner: Mapped[str | None] = mapped_column(String(36))
     lease_beat: Mapped[datetime | None] = mapped_column(UTCDateTime)
