@@ -30,8 +30,6 @@ from storywatch.pipeline.backfill.window import (
 )
 from storywatch.pipeline.detect import detect_storyline
 from storywatch.pipeline.ingest import new_run_id
-from storywatch.store import backfill as store_backfill
-from storywatch.store.digests import digest_transaction
 from storywatch.store.repository import Store
 from tests import storyfeeds
 from tests.factories import rss
@@ -379,7 +377,7 @@ def test_a_window_before_what_was_judged_is_replayed_as_of_its_time(
     composed = compose_window_digests(config, store, window, [s.STORYLINE], None)
     assert len(composed) == 1 and composed[0].developments == 1
     assert compose_window_digests(config, store, window, [s.STORYLINE], None) == []
-    with digest_transaction(store) as tx:
+    with store.digest_transaction() as tx:
         unsent = tx.unsent_developments(s.STORYLINE, "desk@example.org", hold_backfills=False)
         assert unsent == []
 
@@ -399,7 +397,7 @@ def test_a_backfill_without_email_is_recorded_and_never_mailed_later(
     assert record_window_quietly(config, store, window, [s.STORYLINE], None) == 2
     assert record_window_quietly(config, store, window, [s.STORYLINE], None) == 0
     assert settle_window(config, store, window, [s.STORYLINE], False, run_id) == []
-    assert store_backfill.stopped_backfills(store, s.STORYLINE) == []  # settled: let go
+    assert store.stopped_backfills(s.STORYLINE) == []  # settled: let go
     from storywatch.pipeline.digests import compose_digests
 
     assert compose_digests(config, store) == []  # the next live run mails none of it
@@ -611,11 +609,11 @@ def test_a_live_run_finishes_a_stopped_backfill_as_of_its_time(
     # ... and the backfill dies here. While it might still be at work, live runs wait:
     quiet = int(BACKFILL_QUIET.total_seconds() // 60)
     _quiet_for(store, run_id, minutes=quiet - 1)
-    assert store_backfill.stopped_backfills(store, s.STORYLINE) == []
+    assert store.stopped_backfills(s.STORYLINE) == []
     assert detect_configured(str(path), s.STORYLINE).assessed == 0
     # Quiet for longer: the next live run finishes the backfill itself.
     _quiet_for(store, run_id, minutes=quiet + 1)
-    (stopped,) = store_backfill.stopped_backfills(store, s.STORYLINE)
+    (stopped,) = store.stopped_backfills(s.STORYLINE)
     assert (stopped.run_id, stopped.email) == (run_id, email)
     assert (stopped.start, stopped.end) == (window.start, window.end)
     report = detect_configured(str(path), s.STORYLINE)
@@ -626,9 +624,9 @@ def test_a_live_run_finishes_a_stopped_backfill_as_of_its_time(
     swap = next(d for d in _developments(store) if "prisoner_exchange" in d.types)
     assert swap.id == live_swap.id  # found again: the id the reader was mailed
     assert swap.first_seen.date() == date(2025, 4, 13) and len(swap.articles) == 2
-    assert store_backfill.stopped_backfills(store, s.STORYLINE) == []  # settled
+    assert store.stopped_backfills(s.STORYLINE) == []  # settled
     assert detect_configured(str(path), s.STORYLINE).assessed == 0  # finished once
-    with digest_transaction(store) as tx:  # the talks: in a backfill digest or recorded
+    with store.digest_transaction() as tx:  # the talks: in a backfill digest or recorded
         assert tx.unsent_developments(s.STORYLINE, "desk@example.org") == []
     assert compose_digests(config, store) == []
     assert _digest_kinds(store).count("backfill") == (1 if email else 0)
@@ -646,13 +644,13 @@ def test_a_backfill_that_ended_unsettled_holds_its_window_until_settled(
     store = Store.open(db_env)
     window, run_id = Window.parse("2025-04-10", "2025-04-13"), new_run_id()
     backfill_collect(config, store, window, run_id)
-    assert store_backfill.stopped_backfills(store, s.STORYLINE) == []  # at work
-    store_backfill.release(store, run_id)
-    (stopped,) = store_backfill.stopped_backfills(store, s.STORYLINE)
+    assert store.stopped_backfills(s.STORYLINE) == []  # at work
+    store.release_backfill(run_id)
+    (stopped,) = store.stopped_backfills(s.STORYLINE)
     assert stopped.run_id == run_id
     assert detect_storyline(config, s.STORYLINE, store).assessed == 0  # still its window
     settle_window(config, store, window, [s.STORYLINE], False, run_id)
-    assert store_backfill.stopped_backfills(store, s.STORYLINE) == []
+    assert store.stopped_backfills(s.STORYLINE) == []
     assert detect_storyline(config, s.STORYLINE, store).assessed == 1
 
 
@@ -673,16 +671,16 @@ def test_a_busy_storyline_leaves_a_stopped_backfill_for_the_next_run(
     store = Store.open(db_env)
     window, run_id = Window.parse("2025-04-10", "2025-04-13"), new_run_id()
     backfill_collect(config, store, window, run_id)
-    store_backfill.release(store, run_id)
+    store.release_backfill(run_id)
     detect_storyline(config, s.STORYLINE, store)  # registers the storyline
     assert store.take_lease(s.STORYLINE, "another-detection")
     busy = detect_configured(str(path), s.STORYLINE)
     assert busy.deferred and busy.assessed == 0
-    assert [b.run_id for b in store_backfill.stopped_backfills(store, s.STORYLINE)] == [run_id]
+    assert [b.run_id for b in store.stopped_backfills(s.STORYLINE)] == [run_id]
     store.drop_lease(s.STORYLINE, "another-detection")
     done = detect_configured(str(path), s.STORYLINE)
     assert done.assessed == 2 and not done.deferred
-    assert store_backfill.stopped_backfills(store, s.STORYLINE) == []
+    assert store.stopped_backfills(s.STORYLINE) == []
 
 
 def test_a_rerun_owns_its_window_though_it_stores_nothing_new(
@@ -738,8 +736,8 @@ def test_a_backfill_for_one_storyline_leaves_the_others_news_judged_as_of_the_ti
     assert detect_configured(str(path), other).assessed == 0
     assert detect_window(config, s.STORYLINE, store, window, run_id).assessed == 3
     settle_window(config, store, window, [s.STORYLINE], True, run_id)
-    store_backfill.release(store, run_id)
-    (stopped,) = store_backfill.stopped_backfills(store, other)
+    store.release_backfill(run_id)
+    (stopped,) = store.stopped_backfills(other)
     assert (stopped.run_id, stopped.asked, stopped.email) == (run_id, False, False)
     report = detect_configured(str(path), other)
     assert sorted(t for d in report.developments for t in d["types"]) == [
@@ -749,7 +747,7 @@ def test_a_backfill_for_one_storyline_leaves_the_others_news_judged_as_of_the_ti
     mine = [d for d in _developments(store) if d.storyline == other]
     swap = next(d for d in mine if "prisoner_exchange" in d.types)
     assert swap.first_seen.date() == date(2025, 4, 13)  # as of the time, not a 14 April fold
-    assert store_backfill.stopped_backfills(store, other) == []
+    assert store.stopped_backfills(other) == []
     assert detect_configured(str(path), other).assessed == 0  # once
     assert compose_digests(config, store) == []  # nothing old goes out as today's news
     kinds = _digest_kinds(store)

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from storywatch.store.digests import delivery_statuses
 from storywatch.store.repository import Store
 from tests.factories import rss
 from tests.feedserver import FeedServer
@@ -40,7 +39,7 @@ def deliveries(config: Path) -> list[dict]:
 
     store = Store.open(load_config(config).database_url)
     try:
-        return delivery_statuses(store)
+        return store.delivery_statuses()
     finally:
         store.close()
 

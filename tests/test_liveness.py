@@ -41,21 +41,21 @@ def test_keep_alive_beats_a_backfill_and_releases_it_even_when_the_work_fails(
     monkeypatch.setattr(store_backfill, "BEAT_SECONDS", 0.05)
     store = Store.open(database_url)
     start, end = datetime(2025, 4, 10, tzinfo=UTC), datetime(2025, 4, 14, tzinfo=UTC)
-    store_backfill.open_backfill(store, "run-1", start, end, True, ["truce-talks"])
+    store.open_backfill("run-1", start, end, True, ["truce-talks"])
 
     def heartbeat() -> datetime:
         with store.engine.connect() as conn:
             return conn.scalar(select(RUNS.c.heartbeat_at).where(RUNS.c.id == "run-1"))
 
     opened = heartbeat()
-    with pytest.raises(RuntimeError), store_backfill.keep_alive(store, "run-1"):
+    with pytest.raises(RuntimeError), store.keep_backfill_alive("run-1"):
         deadline = time.monotonic() + 10
         while heartbeat() == opened and time.monotonic() < deadline:
             time.sleep(0.02)
         raise RuntimeError("the backfill failed")
     assert heartbeat() > opened
-    (stopped,) = store_backfill.stopped_backfills(store, "truce-talks")
+    (stopped,) = store.stopped_backfills("truce-talks")
     assert stopped.run_id == "run-1" and stopped.email is True
     # A retried run of the same id is at work again.
-    store_backfill.open_backfill(store, "run-1", start, end, True, ["truce-talks"])
-    assert store_backfill.stopped_backfills(store, "truce-talks") == []
+    store.open_backfill("run-1", start, end, True, ["truce-talks"])
+    assert store.stopped_backfills("truce-talks") == []

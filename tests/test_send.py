@@ -22,7 +22,6 @@ from storywatch.digest.smtp import SmtpConfigError, SmtpSettings
 from storywatch.pipeline.detect import detect_storyline
 from storywatch.pipeline.digests import compose_digests
 from storywatch.pipeline.ingest import ingest_once
-from storywatch.store.digests import claim_delivery, delivery_statuses, pending_deliveries
 from storywatch.store.repository import Store
 from tests.factories import rss
 from tests.feedserver import FeedServer
@@ -180,7 +179,7 @@ def test_smtp_down_keeps_the_digest_pending_with_its_error_and_the_next_run_send
     smtp.stop()
     failed = digest_run(config, store, smtp)
     assert [o.status for o in failed] == ["failed", "failed"]
-    rows = delivery_statuses(store)
+    rows = store.delivery_statuses()
     assert [r["status"] for r in rows] == ["pending", "pending"]
     refused = f"cannot connect to SMTP server 127.0.0.1:{smtp.port} (connection refused)"
     assert [r["last_error"] for r in rows] == [refused, refused]
@@ -193,7 +192,7 @@ def test_smtp_down_keeps_the_digest_pending_with_its_error_and_the_next_run_send
     assert [o.digest_id for o in sent] == [o.digest_id for o in failed]  # the same digests
     assert digest_run(config, open_store(), smtp) == []
     assert len(smtp.received) == 2
-    assert [(r["status"], r["attempts"], r["last_error"]) for r in delivery_statuses(store)] == [
+    assert [(r["status"], r["attempts"], r["last_error"]) for r in store.delivery_statuses()] == [
         ("sent", 2, None),
         ("sent", 1, None),
     ]
@@ -223,7 +222,7 @@ def test_concurrent_runs_send_each_digest_once(
         thread.join(60)
     assert errors == []
     assert sorted(r.recipients[0] for r in smtp.received) == RECIPIENTS
-    assert [r["status"] for r in delivery_statuses(stores[0])] == ["sent", "sent"]
+    assert [r["status"] for r in stores[0].delivery_statuses()] == ["sent", "sent"]
 
 
 class SilentServer:
@@ -272,7 +271,7 @@ def test_a_server_that_never_answers_costs_one_timeout_per_pass_and_nothing_is_l
     )
     assert [(o.status, o.error) for o in outcomes] == [("failed", error)] * 2
     assert all(o.outbox_path and o.outbox_path.exists() for o in outcomes)
-    rows = delivery_statuses(store)
+    rows = store.delivery_statuses()
     assert [(r["status"], r["attempts"], r["last_error"]) for r in rows] == [
         ("pending", 1, error),
         ("pending", 0, error),  # left for the next run, untried
@@ -287,14 +286,14 @@ def test_a_server_that_never_answers_costs_one_timeout_per_pass_and_nothing_is_l
 def test_a_delivery_claim_has_exactly_one_winner(world: World, feed_server: FeedServer) -> None:
     _, store = talks_composed(world, feed_server)
     _, open_store = world
-    delivery = pending_deliveries(store, STALE_CLAIM)[0]
+    delivery = store.pending_deliveries(STALE_CLAIM)[0]
     stores = [open_store() for _ in range(6)]
     barrier = threading.Barrier(len(stores))
     wins: list[bool] = []
 
     def claim(s: Store) -> None:
         barrier.wait()
-        wins.append(claim_delivery(s, delivery.id, str(uuid.uuid4()), STALE_CLAIM))
+        wins.append(s.claim_delivery(delivery.id, str(uuid.uuid4()), STALE_CLAIM))
 
     threads = [threading.Thread(target=claim, args=(s,)) for s in stores]
     for thread in threads:
@@ -393,8 +392,8 @@ def test_a_claim_left_by_a_crashed_run_is_sent_once_it_is_stale(
     from storywatch.store.schema import DeliveryRow, utcnow
 
     config, store = talks_composed(world, feed_server)
-    crashed = pending_deliveries(store, STALE_CLAIM)[0]
-    assert claim_delivery(store, crashed.id, "run-that-died", STALE_CLAIM)
+    crashed = store.pending_deliveries(STALE_CLAIM)[0]
+    assert store.claim_delivery(crashed.id, "run-that-died", STALE_CLAIM)
 
     settings = SmtpSettings.from_env(smtp.env())
     first = deliver_pending(store, config.outbox_dir, settings)

@@ -19,7 +19,6 @@ from typing import Any
 import pytest
 import yaml
 
-from storywatch.store.digests import delivery_statuses
 from storywatch.store.repository import Store
 from tests.feedserver import FeedServer
 from tests.smtpserver import SmtpServer
@@ -76,7 +75,7 @@ def test_two_concurrent_runs_store_detect_and_mail_everything_once(
     try:
         urls = [a.url for a in store.iter_articles()]
         developments = list(store.iter_developments())
-        deliveries = delivery_statuses(store)
+        deliveries = store.delivery_statuses()
     finally:
         store.close()
     assert len(urls) == 3 + (SOURCES - 2) * ITEMS and len(set(urls)) == len(urls)

@@ -488,11 +488,10 @@ def backfill(
 
 def _print_deliveries(config: Config, run_id: str) -> list[Path]:
     """Report this run's digests on stderr; return the outbox files written for them."""
-    from storywatch.store.digests import run_deliveries
 
     store = _open_store(config)
     try:
-        rows = run_deliveries(store, run_id)
+        rows = store.run_deliveries(run_id)
     finally:
         store.close()
     paths = []
@@ -586,9 +585,8 @@ def _send_digests_now(config: Config, store: Store) -> int:
 
 
 def _list_deliveries(store: Store) -> None:
-    from storywatch.store.digests import delivery_statuses
 
-    rows = [{**r, "sent_at": iso_time(r["sent_at"])} for r in delivery_statuses(store)]
+    rows = [{**r, "sent_at": iso_time(r["sent_at"])} for r in store.delivery_statuses()]
     print(json.dumps(rows, ensure_ascii=False, indent=1))
 
 

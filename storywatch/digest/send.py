@@ -36,11 +36,6 @@ from storywatch.digest.errors import describe_smtp_failure
 from storywatch.digest.smtp import SmtpSettings
 from storywatch.store.digests import (
     PendingDelivery,
-    claim_delivery,
-    confirm_delivery,
-    note_delivery_error,
-    pending_deliveries,
-    release_delivery,
 )
 from storywatch.store.repository import Store
 
@@ -112,7 +107,7 @@ def deliver_pending(
     # this pass: each further recipient would wait out the same timeout for the same error.
     down: dict[SmtpSettings, str] = {}
     outcomes = []
-    for delivery in pending_deliveries(store, STALE_CLAIM):
+    for delivery in store.pending_deliveries(STALE_CLAIM):
         settings = chosen.get(delivery.storyline, smtp)
         if settings is not None and settings in down:
             outcomes.append(_leave_pending(store, outbox, delivery, down[settings]))
@@ -129,7 +124,7 @@ def _deliver(
     down: dict[SmtpSettings, str],
 ) -> DeliveryOutcome:
     token = str(uuid.uuid4())
-    if not claim_delivery(store, delivery.id, token, STALE_CLAIM):
+    if not store.claim_delivery(delivery.id, token, STALE_CLAIM):
         return _outcome(delivery, "skipped", None, None, None)
     path: Path | None = None
     try:
@@ -145,7 +140,7 @@ def _deliver(
                 down[smtp] = failure.message
             return _failed(store, delivery, token, path, failure.message)
     transport = "smtp" if smtp is not None else "outbox"
-    confirm_delivery(store, delivery.id, token, transport)
+    store.confirm_delivery(delivery.id, token, transport)
     log.info(
         "%s: digest sent to %s by %s (%s)", delivery.storyline, delivery.recipient, transport, path
     )
@@ -155,7 +150,7 @@ def _deliver(
 def _failed(
     store: Store, delivery: PendingDelivery, token: str, path: Path | None, error: str
 ) -> DeliveryOutcome:
-    release_delivery(store, delivery.id, token, error)
+    store.release_delivery(delivery.id, token, error)
     _log_not_sent(delivery, error)
     return _outcome(delivery, "failed", None, path, error)
 
@@ -171,7 +166,7 @@ def _leave_pending(
 ) -> DeliveryOutcome:
     """A delivery whose server already failed this pass: not claimed, not tried, its error
     recorded; the outbox copy is written as for any delivery (the same bytes each time)."""
-    if not note_delivery_error(store, delivery.id, error):
+    if not store.note_delivery_error(delivery.id, error):
         return _outcome(delivery, "skipped", None, None, None)  # another run took it meanwhile
     try:
         path: Path | None = write_outbox(outbox, delivery.digest_id, delivery.message)

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from storywatch.config.config import Config, DigestConfig, StorylineConfig
 from storywatch.digest.compose import build_digest, build_heartbeat
 from storywatch.digest.render import RenderedDigest, build_message, render_digest
-from storywatch.store.digests import DigestTransaction, NewDigest, digest_transaction
+from storywatch.store.digests import DigestTransaction, NewDigest
 from storywatch.store.repository import Store
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ def compose_digests(
     for storyline in wanted:
         settings = config.digest_for(storyline)
         for recipient in settings.to:
-            with digest_transaction(store) as tx:
+            with store.digest_transaction() as tx:
                 digest = _next_digest(tx, storyline, settings, recipient, created_at, window)
                 if digest is not None and tx.add_digest(_to_row(digest, run_id)):
                     composed.append(_composed(digest))
@@ -135,7 +135,7 @@ def preview_digest(
     settings = config.digest_for(storyline)
     recipient = settings.to[0] if settings.to else "you@localhost"
     created_at = now or datetime.now(UTC)
-    with digest_transaction(store) as tx:
+    with store.digest_transaction() as tx:
         unsent = tx.unsent_developments(storyline.id, recipient)
         earlier = tx.earlier_developments(storyline.id, {d.updates for d in unsent if d.updates})
         last = tx.last_digest_at(storyline.id, recipient)

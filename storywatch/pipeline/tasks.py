@@ -25,7 +25,6 @@ from storywatch.pipeline.backfill.settle import settle_window
 from storywatch.pipeline.backfill.window import Window, unasked_storylines
 from storywatch.pipeline.detect import StorylineDetection, detect_storyline
 from storywatch.pipeline.digests import ComposedDigest, compose_digests
-from storywatch.store import backfill as store_backfill
 from storywatch.store.repository import Store, open_store
 
 
@@ -124,19 +123,17 @@ def settle_window_configured(
 def backfill_at_work(config_path: str, run_id: str) -> Iterator[None]:
     """The backfill ``run_id`` is at work while the block runs (its heartbeat from a thread);
     released after, done or not: what it left unsettled, the next live run finishes."""
-    with configured_store(config_path) as (_, store), store_backfill.keep_alive(store, run_id):
+    with configured_store(config_path) as (_, store), store.keep_backfill_alive(run_id):
         yield
 
 
 def open_backfill_configured(
     config_path: str, run_id: str, since: str, until: str, email: bool, storylines: Sequence[str]
 ) -> None:
-    """``store.backfill.open_backfill``: the window is the run's for ``storylines`` until it
+    """``Store.open_backfill``: the window is the run's for ``storylines`` until it
     settles it (a backfill-by-day driver's, over its day runs)."""
     window = Window.parse(since, until)
     config = load_config(config_path)
     others = unasked_storylines(config, storylines)
     with configured_store(config) as (_, store):
-        store_backfill.open_backfill(
-            store, run_id, window.start, window.end, email, storylines, others
-        )
+        store.open_backfill(run_id, window.start, window.end, email, storylines, others)

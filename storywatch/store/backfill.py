@@ -1,8 +1,9 @@
 """The store's side of a backfill: window articles without touching feed health, and the
 questions the replay asks (what was assessed after a moment, what the window produced).
 
-Functions over a ``Store``, apart from the parts that serve the live run. Every write ignores
-conflicts, so a repeated or interrupted backfill never duplicates a row.
+``BackfillMixin`` holds the Store's methods; the module functions taking a connection are the
+questions a replay asks inside a storyline's transaction. Every write ignores conflicts, so a
+repeated or interrupted backfill never duplicates a row.
 """
 
 from __future__ import annotations
@@ -13,14 +14,15 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, and_, func, or_, select, update
 
 from storywatch.parse.normalise import Article
 from storywatch.store.articles import insert_articles
+from storywatch.store.database import StorePart
 from storywatch.store.digests import QUIET_KIND, lock_digests
 from storywatch.store.liveness import beating
-from storywatch.store.repository import Store
 from storywatch.store.schema import utcnow
 from storywatch.store.tables import (
     ARTICLES,
@@ -42,90 +44,8 @@ BACKFILL_QUIET = timedelta(minutes=10)
 BEAT_SECONDS = 60.0  # a running backfill's heartbeat; BACKFILL_QUIET is ten of them
 
 
-def save_window_articles(
-    store: Store,
-    articles: Sequence[Article],
-    source_ids: dict[str, int],
-    run_id: str,
-    fetched_at: datetime,
-) -> list[int]:
-    """Store a page's in-window articles; return the ids of those that were new. Archive pages
-    say nothing about the live feed, so its validators and health stay as they were. Each
-    page is a sign of life: live runs keep leaving the window to this backfill."""
-    with store.engine.begin() as conn:
-        _beat(conn, run_id)
-        return insert_articles(conn, articles, source_ids, run_id, fetched_at)
-
-
-def open_backfill(
-    store: Store,
-    run_id: str,
-    start: datetime,
-    end: datetime,
-    email: bool,
-    storylines: Sequence[str],
-    others: Sequence[str] = (),
-) -> None:
-    """Record the backfill ``run_id`` as at work on [start, end) for ``storylines`` (its
-    window is theirs until it settles it: ``in_backfill_window``). Again for a retried run:
-    at work again. ``others``: the storylines it was not run for, which read the articles it
-    stores too; it holds their window until it ends, then a live run judges it as of the
-    time and records it without mailing (``BackfillStorylineRow.asked``)."""
-    now = utcnow()
-    store.start_run(run_id, "backfill", now)  # ignored for a retry: the row is there
-    with store.engine.begin() as conn:
-        conn.execute(
-            update(RUNS)
-            .where(RUNS.c.id == run_id)
-            .values(
-                window_start=start, window_end=end, email=email, heartbeat_at=now, released_at=None
-            )
-        )
-        rows = [{"run_id": run_id, "storyline": s, "asked": True} for s in storylines]
-        rows += [{"run_id": run_id, "storyline": s, "asked": False} for s in others]
-        if rows:
-            conn.execute(insert_ignore(conn, BACKFILL_STORYLINES), rows)
-
-
-@contextmanager
-def keep_alive(store: Store, run_id: str) -> Iterator[None]:
-    """Beat the backfill from a thread while the block runs (pages, clustering, a replay
-    waiting for the storyline or computing for minutes), then release it, done or not."""
-    try:
-        with beating(functools.partial(beat, store, run_id), BEAT_SECONDS, f"backfill {run_id}"):
-            yield
-    finally:
-        release(store, run_id)
-
-
-def beat(store: Store, run_id: str) -> None:
-    """The backfill is at work: live runs keep leaving its window to it."""
-    with store.engine.begin() as conn:
-        _beat(conn, run_id)
-
-
-def release(store: Store, run_id: str) -> None:
-    """The backfill has ended, done or not: what it left unsettled, live runs finish."""
-    with store.engine.begin() as conn:
-        conn.execute(update(RUNS).where(RUNS.c.id == run_id).values(released_at=utcnow()))
-
-
 def _beat(conn: Connection, run_id: str) -> None:
     conn.execute(update(RUNS).where(RUNS.c.id == run_id).values(heartbeat_at=utcnow()))
-
-
-def mark_settled(store: Store, run_id: str, storylines: Sequence[str]) -> None:
-    """The backfill's window is mailed or recorded for ``storylines``: theirs no longer."""
-    with store.engine.begin() as conn:
-        conn.execute(
-            update(BACKFILL_STORYLINES)
-            .where(
-                BACKFILL_STORYLINES.c.run_id == run_id,
-                BACKFILL_STORYLINES.c.storyline.in_(list(storylines)),
-                BACKFILL_STORYLINES.c.settled_at.is_(None),
-            )
-            .values(settled_at=utcnow())
-        )
 
 
 @dataclass(frozen=True)
@@ -138,34 +58,6 @@ class StoppedBackfill:
     started_at: datetime
     start: datetime  # its window, [start, end)
     end: datetime
-
-
-def stopped_backfills(store: Store, storyline: str) -> list[StoppedBackfill]:
-    """Backfills that own a window for ``storyline`` (not settled there) and are no longer at
-    work: released, or not heard from within ``BACKFILL_QUIET``. Oldest window first."""
-    at_work = and_(RUNS.c.released_at.is_(None), RUNS.c.heartbeat_at > utcnow() - BACKFILL_QUIET)
-    query = (
-        select(
-            RUNS.c.id,
-            RUNS.c.email,
-            BACKFILL_STORYLINES.c.asked,
-            RUNS.c.started_at,
-            RUNS.c.window_start,
-            RUNS.c.window_end,
-        )
-        .join(BACKFILL_STORYLINES, BACKFILL_STORYLINES.c.run_id == RUNS.c.id)
-        .where(
-            BACKFILL_STORYLINES.c.storyline == storyline,
-            BACKFILL_STORYLINES.c.settled_at.is_(None),
-            ~at_work,
-        )
-        .order_by(RUNS.c.window_start, RUNS.c.started_at)
-    )
-    with store.engine.connect() as conn:
-        return [
-            StoppedBackfill(run_id, bool(email and asked), bool(asked), started, start, end)
-            for run_id, email, asked, started, start, end in conn.execute(query)
-        ]
 
 
 def assessed_after(conn: Connection, storyline: str, moment: datetime) -> bool:
@@ -187,53 +79,6 @@ def earliest_unassessed(conn: Connection, storyline: str, start: datetime) -> da
         ARTICLES.c.published_at >= start, ARTICLES.c.id.not_in(assessed)
     )
     return conn.scalar(query.order_by(ARTICLES.c.published_at).limit(1))
-
-
-def place_quietly(
-    store: Store,
-    storyline: str,
-    recipient: str,
-    development_ids: Sequence[str],
-    reason: str,
-    run_id: str | None,
-    conn: Connection | None = None,
-) -> int:
-    """Record developments as handled for ``recipient`` without mailing them (a backfill run
-    without --email): a digest row of kind "quiet" with no delivery. Returns how many were
-    placed (those already in one of the recipient's digests are left where they are). In
-    ``conn``'s transaction when given, else in one of its own."""
-    if conn is None:
-        with store.engine.begin() as own:
-            lock_digests(own)  # a digest composed meanwhile cannot take the same developments
-            return place_quietly(store, storyline, recipient, development_ids, reason, run_id, own)
-    placed = select(DIGEST_DEVELOPMENTS.c.development_id).where(
-        DIGEST_DEVELOPMENTS.c.recipient == recipient,
-        DIGEST_DEVELOPMENTS.c.development_id.in_(list(development_ids)),
-    )
-    already = set(conn.scalars(placed))
-    todo = [d for d in development_ids if d not in already]
-    if not todo:
-        return 0
-    digest_id = quiet_digest_id(storyline, recipient, todo)
-    conn.execute(
-        insert_ignore(conn, DIGESTS).values(
-            id=digest_id,
-            storyline=storyline,
-            recipient=recipient,
-            kind=QUIET_KIND,
-            subject=reason,
-            message="",
-            markdown="",
-            development_count=len(todo),
-            run_id=run_id,
-            created_at=utcnow(),
-        )
-    )
-    conn.execute(
-        insert_ignore(conn, DIGEST_DEVELOPMENTS),
-        [{"digest_id": digest_id, "recipient": recipient, "development_id": d} for d in todo],
-    )
-    return len(todo)
 
 
 def quiet_digest_id(storyline: str, recipient: str, development_ids: Sequence[str]) -> str:
@@ -274,36 +119,199 @@ def developments_with_articles(
     return sorted(found)
 
 
-def backfilled_developments(
-    store: Store, storyline: str, start: datetime, end: datetime
-) -> list[str]:
-    """Developments first seen in [start, end) made only of articles that backfills stored.
-    One with any article from a live run is news a live digest still owes its readers."""
-    live_article = (
-        select(DEVELOPMENT_ARTICLES.c.development_id)
-        .join(ARTICLES, ARTICLES.c.id == DEVELOPMENT_ARTICLES.c.article_id)
-        .outerjoin(RUNS, RUNS.c.id == ARTICLES.c.run_id)
-        .where(or_(RUNS.c.kind.is_(None), RUNS.c.kind != "backfill"))
-    )
-    query = select(DEVELOPMENTS.c.id).where(
-        DEVELOPMENTS.c.storyline == storyline,
-        DEVELOPMENTS.c.dismissed.is_(False),
-        DEVELOPMENTS.c.first_seen >= start,
-        DEVELOPMENTS.c.first_seen < end,
-        DEVELOPMENTS.c.id.not_in(live_article),
-    )
-    with store.engine.connect() as conn:
-        return list(conn.scalars(query.order_by(DEVELOPMENTS.c.first_seen, DEVELOPMENTS.c.id)))
+class BackfillMixin(StorePart):
+    """Store methods over backfills: their window articles, claims, heartbeats and settling."""
 
+    if TYPE_CHECKING:  # from SourcesMixin: a backfill's run row is a run like any other
 
-def new_per_source(store: Store, run_id: str) -> dict[str, int]:
-    """source name -> articles stored under ``run_id``: a retried collect task counts what
-    its first attempt stored too (the store kept it; the retry found nothing new)."""
-    query = (
-        select(SOURCES.c.name, func.count())
-        .join(ARTICLES, ARTICLES.c.source_id == SOURCES.c.id)
-        .where(ARTICLES.c.run_id == run_id)
-        .group_by(SOURCES.c.name)
-    )
-    with store.engine.connect() as conn:
-        return {name: count for name, count in conn.execute(query)}
+        def start_run(self, run_id: str, kind: str, started_at: datetime) -> None: ...
+
+    def save_window_articles(
+        self,
+        articles: Sequence[Article],
+        source_ids: dict[str, int],
+        run_id: str,
+        fetched_at: datetime,
+    ) -> list[int]:
+        """Store a page's in-window articles; return the ids of those that were new. Archive pages
+        say nothing about the live feed, so its validators and health stay as they were. Each
+        page is a sign of life: live runs keep leaving the window to this backfill."""
+        with self.engine.begin() as conn:
+            _beat(conn, run_id)
+            return insert_articles(conn, articles, source_ids, run_id, fetched_at)
+
+    def open_backfill(
+        self,
+        run_id: str,
+        start: datetime,
+        end: datetime,
+        email: bool,
+        storylines: Sequence[str],
+        others: Sequence[str] = (),
+    ) -> None:
+        """Record the backfill ``run_id`` as at work on [start, end) for ``storylines`` (its
+        window is theirs until it settles it: ``in_backfill_window``). Again for a retried run:
+        at work again. ``others``: the storylines it was not run for, which read the articles it
+        stores too; it holds their window until it ends, then a live run judges it as of the
+        time and records it without mailing (``BackfillStorylineRow.asked``)."""
+        now = utcnow()
+        self.start_run(run_id, "backfill", now)  # ignored for a retry: the row is there
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(RUNS)
+                .where(RUNS.c.id == run_id)
+                .values(
+                    window_start=start,
+                    window_end=end,
+                    email=email,
+                    heartbeat_at=now,
+                    released_at=None,
+                )
+            )
+            rows = [{"run_id": run_id, "storyline": s, "asked": True} for s in storylines]
+            rows += [{"run_id": run_id, "storyline": s, "asked": False} for s in others]
+            if rows:
+                conn.execute(insert_ignore(conn, BACKFILL_STORYLINES), rows)
+
+    @contextmanager
+    def keep_backfill_alive(self, run_id: str) -> Iterator[None]:
+        """Beat the backfill from a thread while the block runs (pages, clustering, a replay
+        waiting for the storyline or computing for minutes), then release it, done or not."""
+        try:
+            with beating(
+                functools.partial(self.beat_backfill, run_id), BEAT_SECONDS, f"backfill {run_id}"
+            ):
+                yield
+        finally:
+            self.release_backfill(run_id)
+
+    def beat_backfill(self, run_id: str) -> None:
+        """The backfill is at work: live runs keep leaving its window to it."""
+        with self.engine.begin() as conn:
+            _beat(conn, run_id)
+
+    def release_backfill(self, run_id: str) -> None:
+        """The backfill has ended, done or not: what it left unsettled, live runs finish."""
+        with self.engine.begin() as conn:
+            conn.execute(update(RUNS).where(RUNS.c.id == run_id).values(released_at=utcnow()))
+
+    def mark_settled(self, run_id: str, storylines: Sequence[str]) -> None:
+        """The backfill's window is mailed or recorded for ``storylines``: theirs no longer."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(BACKFILL_STORYLINES)
+                .where(
+                    BACKFILL_STORYLINES.c.run_id == run_id,
+                    BACKFILL_STORYLINES.c.storyline.in_(list(storylines)),
+                    BACKFILL_STORYLINES.c.settled_at.is_(None),
+                )
+                .values(settled_at=utcnow())
+            )
+
+    def stopped_backfills(self, storyline: str) -> list[StoppedBackfill]:
+        """Backfills that own a window for ``storyline`` (not settled there) and are no longer at
+        work: released, or not heard from within ``BACKFILL_QUIET``. Oldest window first."""
+        at_work = and_(
+            RUNS.c.released_at.is_(None), RUNS.c.heartbeat_at > utcnow() - BACKFILL_QUIET
+        )
+        query = (
+            select(
+                RUNS.c.id,
+                RUNS.c.email,
+                BACKFILL_STORYLINES.c.asked,
+                RUNS.c.started_at,
+                RUNS.c.window_start,
+                RUNS.c.window_end,
+            )
+            .join(BACKFILL_STORYLINES, BACKFILL_STORYLINES.c.run_id == RUNS.c.id)
+            .where(
+                BACKFILL_STORYLINES.c.storyline == storyline,
+                BACKFILL_STORYLINES.c.settled_at.is_(None),
+                ~at_work,
+            )
+            .order_by(RUNS.c.window_start, RUNS.c.started_at)
+        )
+        with self.engine.connect() as conn:
+            return [
+                StoppedBackfill(run_id, bool(email and asked), bool(asked), started, start, end)
+                for run_id, email, asked, started, start, end in conn.execute(query)
+            ]
+
+    def place_quietly(
+        self,
+        storyline: str,
+        recipient: str,
+        development_ids: Sequence[str],
+        reason: str,
+        run_id: str | None,
+        conn: Connection | None = None,
+    ) -> int:
+        """Record developments as handled for ``recipient`` without mailing them (a backfill run
+        without --email): a digest row of kind "quiet" with no delivery. Returns how many were
+        placed (those already in one of the recipient's digests are left where they are). In
+        ``conn``'s transaction when given, else in one of its own."""
+        if conn is None:
+            with self.engine.begin() as own:
+                lock_digests(own)  # a digest composed meanwhile cannot take the same developments
+                return self.place_quietly(
+                    storyline, recipient, development_ids, reason, run_id, own
+                )
+        placed = select(DIGEST_DEVELOPMENTS.c.development_id).where(
+            DIGEST_DEVELOPMENTS.c.recipient == recipient,
+            DIGEST_DEVELOPMENTS.c.development_id.in_(list(development_ids)),
+        )
+        already = set(conn.scalars(placed))
+        todo = [d for d in development_ids if d not in already]
+        if not todo:
+            return 0
+        digest_id = quiet_digest_id(storyline, recipient, todo)
+        conn.execute(
+            insert_ignore(conn, DIGESTS).values(
+                id=digest_id,
+                storyline=storyline,
+                recipient=recipient,
+                kind=QUIET_KIND,
+                subject=reason,
+                message="",
+                markdown="",
+                development_count=len(todo),
+                run_id=run_id,
+                created_at=utcnow(),
+            )
+        )
+        conn.execute(
+            insert_ignore(conn, DIGEST_DEVELOPMENTS),
+            [{"digest_id": digest_id, "recipient": recipient, "development_id": d} for d in todo],
+        )
+        return len(todo)
+
+    def backfilled_developments(self, storyline: str, start: datetime, end: datetime) -> list[str]:
+        """Developments first seen in [start, end) made only of articles that backfills stored.
+        One with any article from a live run is news a live digest still owes its readers."""
+        live_article = (
+            select(DEVELOPMENT_ARTICLES.c.development_id)
+            .join(ARTICLES, ARTICLES.c.id == DEVELOPMENT_ARTICLES.c.article_id)
+            .outerjoin(RUNS, RUNS.c.id == ARTICLES.c.run_id)
+            .where(or_(RUNS.c.kind.is_(None), RUNS.c.kind != "backfill"))
+        )
+        query = select(DEVELOPMENTS.c.id).where(
+            DEVELOPMENTS.c.storyline == storyline,
+            DEVELOPMENTS.c.dismissed.is_(False),
+            DEVELOPMENTS.c.first_seen >= start,
+            DEVELOPMENTS.c.first_seen < end,
+            DEVELOPMENTS.c.id.not_in(live_article),
+        )
+        with self.engine.connect() as conn:
+            return list(conn.scalars(query.order_by(DEVELOPMENTS.c.first_seen, DEVELOPMENTS.c.id)))
+
+    def new_per_source(self, run_id: str) -> dict[str, int]:
+        """source name -> articles stored under ``run_id``: a retried collect task counts what
+        its first attempt stored too (the store kept it; the retry found nothing new)."""
+        query = (
+            select(SOURCES.c.name, func.count())
+            .join(ARTICLES, ARTICLES.c.source_id == SOURCES.c.id)
+            .where(ARTICLES.c.run_id == run_id)
+            .group_by(SOURCES.c.name)
+        )
+        with self.engine.connect() as conn:
+            return {name: count for name, count in conn.execute(query)}

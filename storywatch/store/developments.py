@@ -51,7 +51,7 @@ def in_backfill_window(
     storyline: str, moment: ColumnElement[Any], except_run: str | None = None
 ) -> ColumnElement[bool]:
     """SQL: ``moment`` lies in a window a backfill (other than ``except_run``) owns for
-    ``storyline``: one it has not settled there yet (backfill.open_backfill)."""
+    ``storyline``: one it has not settled there yet (Store.open_backfill)."""
     owner = (
         select(BACKFILL_STORYLINES.c.run_id)
         .join(RUNS, RUNS.c.id == BACKFILL_STORYLINES.c.run_id)

@@ -1,12 +1,13 @@
 """The store's digest half: SQL for digests, their developments and deliveries.
 
-Functions over a ``Store`` and the digest transaction. Two promises live here:
+``DigestsMixin`` (the Store's methods) and the digest transaction. Two promises live here:
 
 - a development joins at most one digest per recipient: composing runs under one lock (an
   advisory lock on PostgreSQL, the write lock on SQLite) and the unique
   (recipient, development) constraint backs it up;
-- a delivery is sent by one run only: ``claim`` is a conditional UPDATE that one caller wins
-  (status pending -> sending); ``confirm`` and ``release`` only touch a claim they own.
+- a delivery is sent by one run only: ``claim_delivery`` is a conditional UPDATE that one
+  caller wins (status pending -> sending); ``confirm_delivery`` and ``release_delivery`` only
+  touch a claim they own.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select, text, update
 
+from storywatch.store.database import StorePart
 from storywatch.store.developments import LinkedArticle, StoredDevelopment, in_backfill_window
-from storywatch.store.repository import Store
 from storywatch.store.schema import utcnow
 from storywatch.store.tables import (
     ARTICLES,
@@ -212,14 +213,6 @@ class DigestTransaction:
         return True
 
 
-@contextmanager
-def digest_transaction(store: Store) -> Iterator[DigestTransaction]:
-    """One transaction holding the digest lock: compositions run one after the other."""
-    with store.engine.begin() as conn:
-        lock_digests(conn)
-        yield DigestTransaction(conn)
-
-
 def lock_digests(conn: Connection) -> None:
     """Take the digest lock for the rest of ``conn``'s transaction: no digest is composed
     until it ends (a replay takes it too, so what readers were told holds still meanwhile)."""
@@ -229,35 +222,6 @@ def lock_digests(conn: Connection) -> None:
         conn.execute(update(DIGESTS).where(DIGESTS.c.id.is_(None)).values(id=None))
 
 
-def pending_deliveries(store: Store, stale_after: timedelta) -> list[PendingDelivery]:
-    """Deliveries to (re)try: pending ones, and claims older than ``stale_after`` (a run that
-    died mid-send; resending them reuses the Message-ID, so a duplicate is recognisable)."""
-    stale = utcnow() - stale_after
-    query = (
-        select(DELIVERIES, DIGESTS.c.storyline, DIGESTS.c.subject, DIGESTS.c.message)
-        .add_columns(DIGESTS.c.markdown, DIGESTS.c.development_count)
-        .join(DIGESTS, DIGESTS.c.id == DELIVERIES.c.digest_id)
-        .where(_claimable(stale))
-        .order_by(DIGESTS.c.created_at, DELIVERIES.c.id)
-    )
-    with store.engine.connect() as conn:
-        return [
-            PendingDelivery(
-                id=r.id,
-                digest_id=r.digest_id,
-                storyline=r.storyline,
-                recipient=r.recipient,
-                subject=r.subject,
-                message=r.message,
-                markdown=r.markdown,
-                development_count=r.development_count,
-                attempts=r.attempts,
-                last_error=r.last_error,
-            )
-            for r in conn.execute(query)
-        ]
-
-
 def _claimable(stale_before: datetime) -> Any:
     return or_(
         DELIVERIES.c.status == "pending",
@@ -265,79 +229,112 @@ def _claimable(stale_before: datetime) -> Any:
     )
 
 
-def claim_delivery(store: Store, delivery_id: int, token: str, stale_after: timedelta) -> bool:
-    """Take a delivery for sending; True for exactly one of any number of concurrent callers
-    (the UPDATE's WHERE re-checks the status under the row's write lock)."""
-    now = utcnow()
-    with store.engine.begin() as conn:
-        claimed = conn.execute(
-            update(DELIVERIES)
-            .where(DELIVERIES.c.id == delivery_id, _claimable(now - stale_after))
-            .values(
-                status="sending",
-                claim_token=token,
-                claimed_at=now,
-                attempts=DELIVERIES.c.attempts + 1,
+class DigestsMixin(StorePart):
+    """Store methods over digests and their deliveries (claimed, confirmed, released)."""
+
+    @contextmanager
+    def digest_transaction(self) -> Iterator[DigestTransaction]:
+        """One transaction holding the digest lock: compositions run one after the other."""
+        with self.engine.begin() as conn:
+            lock_digests(conn)
+            yield DigestTransaction(conn)
+
+    def pending_deliveries(self, stale_after: timedelta) -> list[PendingDelivery]:
+        """Deliveries to (re)try: pending ones, and claims older than ``stale_after`` (a run that
+        died mid-send; resending them reuses the Message-ID, so a duplicate is recognisable)."""
+        stale = utcnow() - stale_after
+        query = (
+            select(DELIVERIES, DIGESTS.c.storyline, DIGESTS.c.subject, DIGESTS.c.message)
+            .add_columns(DIGESTS.c.markdown, DIGESTS.c.development_count)
+            .join(DIGESTS, DIGESTS.c.id == DELIVERIES.c.digest_id)
+            .where(_claimable(stale))
+            .order_by(DIGESTS.c.created_at, DELIVERIES.c.id)
+        )
+        with self.engine.connect() as conn:
+            return [
+                PendingDelivery(
+                    id=r.id,
+                    digest_id=r.digest_id,
+                    storyline=r.storyline,
+                    recipient=r.recipient,
+                    subject=r.subject,
+                    message=r.message,
+                    markdown=r.markdown,
+                    development_count=r.development_count,
+                    attempts=r.attempts,
+                    last_error=r.last_error,
+                )
+                for r in conn.execute(query)
+            ]
+
+    def claim_delivery(self, delivery_id: int, token: str, stale_after: timedelta) -> bool:
+        """Take a delivery for sending; True for exactly one of any number of concurrent callers
+        (the UPDATE's WHERE re-checks the status under the row's write lock)."""
+        now = utcnow()
+        with self.engine.begin() as conn:
+            claimed = conn.execute(
+                update(DELIVERIES)
+                .where(DELIVERIES.c.id == delivery_id, _claimable(now - stale_after))
+                .values(
+                    status="sending",
+                    claim_token=token,
+                    claimed_at=now,
+                    attempts=DELIVERIES.c.attempts + 1,
+                )
             )
+        return claimed.rowcount == 1
+
+    def confirm_delivery(self, delivery_id: int, token: str, transport: str) -> None:
+        """Record a delivery as sent (only the claim's owner can)."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(DELIVERIES)
+                .where(DELIVERIES.c.id == delivery_id, DELIVERIES.c.claim_token == token)
+                .values(status="sent", sent_at=utcnow(), transport=transport, last_error=None)
+            )
+
+    def release_delivery(self, delivery_id: int, token: str, error: str) -> None:
+        """Give a failed delivery back (pending, the error recorded): the next run retries it."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(DELIVERIES)
+                .where(DELIVERIES.c.id == delivery_id, DELIVERIES.c.claim_token == token)
+                .values(status="pending", claim_token=None, last_error=error[:2000])
+            )
+
+    def note_delivery_error(self, delivery_id: int, error: str) -> bool:
+        """Record why a pending delivery was not tried (its server failed earlier in the pass); it
+        stays pending, unclaimed. False when it is no longer pending (another run claimed it)."""
+        with self.engine.begin() as conn:
+            noted = conn.execute(
+                update(DELIVERIES)
+                .where(DELIVERIES.c.id == delivery_id, DELIVERIES.c.status == "pending")
+                .values(last_error=error[:2000])
+            )
+        return noted.rowcount == 1
+
+    def delivery_statuses(self) -> list[dict[str, Any]]:
+        """Every delivery with its digest, oldest first (tests and `storywatch digest`)."""
+        query = (
+            select(
+                DELIVERIES.c.digest_id,
+                DELIVERIES.c.recipient,
+                DELIVERIES.c.status,
+                DELIVERIES.c.attempts,
+                DELIVERIES.c.transport,
+                DELIVERIES.c.last_error,
+                DELIVERIES.c.sent_at,
+                DIGESTS.c.storyline,
+                DIGESTS.c.subject,
+                DIGESTS.c.development_count,
+                DIGESTS.c.run_id,
+            )
+            .join(DIGESTS, DIGESTS.c.id == DELIVERIES.c.digest_id)
+            .order_by(DIGESTS.c.created_at, DELIVERIES.c.id)
         )
-    return claimed.rowcount == 1
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(query)]
 
-
-def confirm_delivery(store: Store, delivery_id: int, token: str, transport: str) -> None:
-    """Record a delivery as sent (only the claim's owner can)."""
-    with store.engine.begin() as conn:
-        conn.execute(
-            update(DELIVERIES)
-            .where(DELIVERIES.c.id == delivery_id, DELIVERIES.c.claim_token == token)
-            .values(status="sent", sent_at=utcnow(), transport=transport, last_error=None)
-        )
-
-
-def release_delivery(store: Store, delivery_id: int, token: str, error: str) -> None:
-    """Give a failed delivery back (pending, the error recorded): the next run retries it."""
-    with store.engine.begin() as conn:
-        conn.execute(
-            update(DELIVERIES)
-            .where(DELIVERIES.c.id == delivery_id, DELIVERIES.c.claim_token == token)
-            .values(status="pending", claim_token=None, last_error=error[:2000])
-        )
-
-
-def note_delivery_error(store: Store, delivery_id: int, error: str) -> bool:
-    """Record why a pending delivery was not tried (its server failed earlier in the pass); it
-    stays pending, unclaimed. False when it is no longer pending (another run claimed it)."""
-    with store.engine.begin() as conn:
-        noted = conn.execute(
-            update(DELIVERIES)
-            .where(DELIVERIES.c.id == delivery_id, DELIVERIES.c.status == "pending")
-            .values(last_error=error[:2000])
-        )
-    return noted.rowcount == 1
-
-
-def delivery_statuses(store: Store) -> list[dict[str, Any]]:
-    """Every delivery with its digest, oldest first (tests and `storywatch digest`)."""
-    query = (
-        select(
-            DELIVERIES.c.digest_id,
-            DELIVERIES.c.recipient,
-            DELIVERIES.c.status,
-            DELIVERIES.c.attempts,
-            DELIVERIES.c.transport,
-            DELIVERIES.c.last_error,
-            DELIVERIES.c.sent_at,
-            DIGESTS.c.storyline,
-            DIGESTS.c.subject,
-            DIGESTS.c.development_count,
-            DIGESTS.c.run_id,
-        )
-        .join(DIGESTS, DIGESTS.c.id == DELIVERIES.c.digest_id)
-        .order_by(DIGESTS.c.created_at, DELIVERIES.c.id)
-    )
-    with store.engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(query)]
-
-
-def run_deliveries(store: Store, run_id: str) -> list[dict[str, Any]]:
-    """Deliveries of the digests composed by ``run_id`` (what `storywatch run` reports)."""
-    return [r for r in delivery_statuses(store) if r["run_id"] == run_id]
+    def run_deliveries(self, run_id: str) -> list[dict[str, Any]]:
+        """Deliveries of the digests composed by ``run_id`` (what `storywatch run` reports)."""
+        return [r for r in self.delivery_statuses() if r["run_id"] == run_id]

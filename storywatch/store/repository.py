@@ -7,9 +7,12 @@ Only the store package talks SQL. ``Store`` is one object built from per-domain 
     clusters.ClustersMixin      near-duplicate clusters and their index
     storylines.StorylinesMixin  storylines, the detection transaction, leases
     developments.DevelopmentsMixin  developments as export and digests read them
+    digests.DigestsMixin        digests and their deliveries
+    backfill.BackfillMixin      a backfill's window articles, claim, heartbeat, settling
 
-``digests`` (digests, deliveries) and ``backfill`` (a backfill's window and replay questions)
-are functions over a ``Store``; ``tables`` holds the Core tables and ``insert_ignore``,
+Each part's module also holds its records and transactions (``StorylineTransaction``,
+``ClusterTransaction``, ``DigestTransaction``) and, for backfill, the questions a replay asks
+inside a storyline's transaction. ``tables`` holds the Core tables and ``insert_ignore``,
 ``database`` the engine and migrations, ``schema`` the ORM models.
 """
 
@@ -24,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import sessionmaker
 
 from storywatch.store.articles import ArticlesMixin
+from storywatch.store.backfill import BackfillMixin
 from storywatch.store.clusters import ClustersMixin
 from storywatch.store.database import (
     StoreError,
@@ -35,11 +39,20 @@ from storywatch.store.database import (
     upgrade_database,
 )
 from storywatch.store.developments import DevelopmentsMixin
+from storywatch.store.digests import DigestsMixin
 from storywatch.store.sources import SourcesMixin
 from storywatch.store.storylines import StorylinesMixin
 
 
-class Store(SourcesMixin, ArticlesMixin, ClustersMixin, StorylinesMixin, DevelopmentsMixin):
+class Store(
+    SourcesMixin,
+    ArticlesMixin,
+    ClustersMixin,
+    StorylinesMixin,
+    DevelopmentsMixin,
+    DigestsMixin,
+    BackfillMixin,
+):
     """The repository: every read and write storywatch makes, as plain method calls."""
 
     def __init__(self, engine: Engine) -> None:

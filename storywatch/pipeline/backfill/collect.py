@@ -42,7 +42,6 @@ from storywatch.pipeline.backfill.window import (
     template_pages,
     unasked_storylines,
 )
-from storywatch.store import backfill as store_backfill
 from storywatch.store.repository import Store
 from storywatch.store.schema import utcnow
 
@@ -297,8 +296,7 @@ async def collect_window(
     def save(articles: list[Article]) -> asyncio.Future[list[int]]:
         return loop.run_in_executor(
             writer,
-            store_backfill.save_window_articles,
-            store,
+            store.save_window_articles,
             articles,
             source_ids,
             run_id,
@@ -329,13 +327,13 @@ def backfill_collect(
     report = BackfillReport(run_id=run_id, window=window)
     owned = select_storylines(config, None) if storylines is None else storylines
     others = unasked_storylines(config, owned)
-    store_backfill.open_backfill(store, run_id, window.start, window.end, email, owned, others)
+    store.open_backfill(run_id, window.start, window.end, email, owned, others)
     try:
         report.sources = run_blocking(
             collect_window(chosen, window, config.ingest.fetch_limits(), store, run_id)
         )
     finally:
-        stored = store_backfill.new_per_source(store, run_id)  # a retry's first attempt too
+        stored = store.new_per_source(run_id)  # a retry's first attempt too
         for reach in report.sources:
             reach.new = max(reach.new, stored.get(reach.source, 0))
         new = report.new_articles

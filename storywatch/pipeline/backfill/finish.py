@@ -16,7 +16,6 @@ from storywatch.pipeline.backfill.judge import detect_window
 from storywatch.pipeline.backfill.settle import settle_window
 from storywatch.pipeline.backfill.window import Window
 from storywatch.pipeline.detect import LIVE_WAIT_SECONDS, StorylineDetection
-from storywatch.store import backfill as store_backfill
 from storywatch.store.repository import Store
 
 log = logging.getLogger(__name__)
@@ -31,7 +30,7 @@ def judge_stopped_backfills(
     (its --email: one digest marked as a backfill; without: recorded, not mailed). A window a
     backfill held for a storyline it was not run for is judged the same way and recorded."""
     reports = []
-    for stopped in store_backfill.stopped_backfills(store, storyline_id):
+    for stopped in store.stopped_backfills(storyline_id):
         window = Window(stopped.start.date(), (stopped.end - timedelta(days=1)).date())
         what = (storyline_id, stopped.run_id, f"{stopped.started_at:%Y-%m-%d %H:%M} UTC", window)
         if stopped.asked:

@@ -10,7 +10,7 @@ Re-detection keeps a development's id when the replay finds it again (pipeline/d
 story may still come out of a replay in another shape (split, or first seen earlier now);
 developments listing an article a recipient was told about, and a window's developments
 when the backfill runs without --email, are recorded as handled
-(``store.backfill.place_quietly``) so no later run mails them. A replay computes from a
+(``Store.place_quietly``) so no later run mails them. A replay computes from a
 snapshot, then reads what readers were told, writes and places in ONE transaction holding the
 storyline's lock and the digest lock, so no digest composed meanwhile can mail a shape the
 replay replaces. Settling the window (mailing it, or recording it) is ``settle``.
@@ -93,5 +93,5 @@ def _write_keeping_told(
             tx.conn, storyline_id, window.start, articles
         )
         reason = f"replay of {window}: reported to {recipient} before, not mailed again"
-        store_backfill.place_quietly(store, storyline_id, recipient, again, reason, run_id, tx.conn)
+        store.place_quietly(storyline_id, recipient, again, reason, run_id, tx.conn)
     return report

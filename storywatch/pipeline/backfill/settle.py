@@ -11,7 +11,6 @@ from storywatch.config.config import Config
 from storywatch.pipeline.backfill.window import Window, window_label
 from storywatch.pipeline.detect import storyline_config
 from storywatch.pipeline.digests import ComposedDigest, DigestWindow, compose_digests
-from storywatch.store import backfill as store_backfill
 from storywatch.store.repository import Store
 
 log = logging.getLogger(__name__)
@@ -36,7 +35,7 @@ def settle_window(
         placed = record_window_quietly(config, store, window, storylines, run_id)
         log.info("backfill of %s: %d developments recorded without mail", window, placed)
     if run_id is not None:
-        store_backfill.mark_settled(store, run_id, storylines)
+        store.mark_settled(run_id, storylines)
     return composed
 
 
@@ -63,7 +62,7 @@ def record_window_quietly(
     are history, never mailed (one a live run also reported is left to the live digest)."""
     placed = 0
     for storyline_id in storylines:
-        ids = store_backfill.backfilled_developments(store, storyline_id, window.start, window.end)
+        ids = store.backfilled_developments(storyline_id, window.start, window.end)
         if ids:
             reason = f"backfill of {window} without --email: recorded, not mailed"
             placed += _place_for_all(config, store, storyline_id, ids, reason, run_id)
@@ -80,6 +79,6 @@ def _place_for_all(
 ) -> int:
     settings = config.digest_for(storyline_config(config, storyline_id))
     return sum(
-        store_backfill.place_quietly(store, storyline_id, recipient, ids, reason, run_id)
+        store.place_quietly(storyline_id, recipient, ids, reason, run_id)
         for recipient in settings.to
     )

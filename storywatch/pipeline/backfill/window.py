@@ -123,7 +123,7 @@ def select_storylines(config: Config, storyline: str | None) -> list[str]:
 def unasked_storylines(config: Config, owned: Sequence[str]) -> list[str]:
     """The storylines a backfill owning ``owned`` was not run for: they read the articles it
     stores, so it holds their window too, and a live run records it for them as of the time
-    (store.backfill.open_backfill). None when it owns none: a day run's driver holds them."""
+    (Store.open_backfill). None when it owns none: a day run's driver holds them."""
     if not owned:
         return []
     return [s.id for s in config.storylines if s.id not in owned]
