@@ -47,6 +47,7 @@ if TYPE_CHECKING:  # type-only: keeps httpx out of commands that only read the d
     from storywatch.fetch import FetchRequest, FetchResult
     from storywatch.normalise import Article
 
+from storywatch import failpoints
 from storywatch.schema import (
     ArticleRow,
     AssessmentRow,
@@ -363,6 +364,7 @@ class Store:
         with self.engine.begin() as conn:
             for i in by_source:
                 saved[i] = self._save(conn, records[i], source_ids, run_id)
+                failpoints.reach("storing")
         return saved
 
     def _save(
