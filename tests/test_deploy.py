@@ -284,3 +284,44 @@ def _assert_postgres_service(url: Any, environment: dict[str, str]) -> None:
     assert url.username == environment["POSTGRES_USER"]
     assert url.password == environment["POSTGRES_PASSWORD"]
     assert url.database == environment["POSTGRES_DB"]
+
+
+# -- images: one Prefect version, dependencies cached, not root ------------------------------
+
+
+def test_the_server_image_the_worker_image_and_prefect_yaml_share_one_prefect_version() -> None:
+    pinned = re.search(r"^prefect==([\d.]+)$", (DEPLOY / "constraints.txt").read_text(), re.M)
+    assert pinned is not None
+    server = compose()["services"]["prefect-server"]["image"]
+    assert server == f"prefecthq/prefect:{pinned[1]}-python3.12"
+    assert str(load("prefect.yaml")["prefect-version"]) == pinned[1]
+
+
+def test_the_image_installs_dependencies_before_the_code_and_runs_unprivileged() -> None:
+    steps = [
+        line.split(None, 1)
+        for line in (DEPLOY / "Dockerfile").read_text().splitlines()
+        if line and not line.startswith("#") and not line.startswith(" ")
+    ]
+    text = [" ".join(step) for step in steps]
+    constraints = next(i for i, s in enumerate(text) if "-r /wheels/constraints.txt" in s)
+    code = next(i for i, s in enumerate(text) if s.startswith("COPY storywatch"))
+    assert constraints < code  # a code change leaves the dependency layer cached
+    assert "--no-deps" in next(s for s in text[code:] if s.startswith("RUN pip install"))
+    assert steps[-1][0] == "USER" and steps[-1][1] != "root"
+    ignored = (PROJECT / ".dockerignore").read_text().split()
+    assert {".git", ".venv", "tests"} <= set(ignored)
+
+
+def test_the_deploy_step_keeps_an_existing_pool_and_is_not_restarted_in_a_loop() -> None:
+    deploy = compose()["services"]["deploy"]
+    command = " ".join(deploy["command"])
+    assert "--overwrite" not in command  # it reset the operator's pool settings on every up
+    assert "work-pool inspect storywatch" in command
+    assert deploy["restart"] == "no"  # on-failure looped forever on a bad prefect.yaml
+    server = compose()["services"]["prefect-server"]["environment"]
+    assert (
+        not server["PREFECT_UI_API_URL"]
+        .removeprefix("${PREFECT_UI_API_URL:-")
+        .startswith("http://localhost")
+    )  # the UI must reach the API from another machine

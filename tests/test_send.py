@@ -411,6 +411,42 @@ def test_a_claim_left_by_a_crashed_run_is_sent_once_it_is_stale(
     assert resent[0].message["Message-ID"] == f"<{crashed.digest_id}@example.org>"
 
 
+def test_a_run_that_died_handing_a_digest_to_smtp_is_never_resent_by_itself(
+    world: World, feed_server: FeedServer, smtp: SmtpServer
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from storywatch.store.schema import DeliveryRow, utcnow
+
+    config, store = talks_composed(world, feed_server)
+    died = store.pending_deliveries(STALE_CLAIM)[0]
+    assert store.claim_delivery(died.id, "run-that-died", STALE_CLAIM)
+    store.hand_over_delivery(died.id, "run-that-died")  # then killed: did the mail arrive?
+    settings = SmtpSettings.from_env(smtp.env())
+    assert store.resend_unsure(died.digest_id, STALE_CLAIM) == 0  # a live sender is left be
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(DeliveryRow)
+            .where(DeliveryRow.id == died.id)
+            .values(claimed_at=utcnow() - STALE_CLAIM - timedelta(minutes=1))
+        )
+    for _ in range(2):  # reported on every pass, never resent
+        reported = [o for o in deliver_pending(store, config.outbox_dir, settings)
+                    if o.digest_id == died.digest_id]  # fmt: skip
+        assert [o.status for o in reported] == ["failed"]
+        assert f"storywatch digest --resend {died.digest_id}" in str(reported[0].error)
+    assert not [r for r in smtp.received if r.message["X-Storywatch-Digest"] == died.digest_id]
+
+    assert store.resend_unsure(died.digest_id, STALE_CLAIM) == 1  # the operator's word
+    (resent,) = deliver_pending(store, config.outbox_dir, settings)
+    assert (resent.digest_id, resent.status) == (died.digest_id, "sent")
+    assert (
+        len([r for r in smtp.received if r.message["X-Storywatch-Digest"] == died.digest_id]) == 1
+    )
+
+
 @pytest.mark.parametrize("security", ["starttls", "ssl"])
 def test_tls_refuses_a_certificate_it_cannot_verify_and_sends_when_told_not_to_verify(
     world: World, feed_server: FeedServer, security: str

@@ -522,6 +522,14 @@ def digest(
     storyline: Annotated[
         str | None, typer.Option("--storyline", help="Preview this storyline (default: first).")
     ] = None,
+    resend: Annotated[
+        str | None,
+        typer.Option(
+            "--resend",
+            metavar="DIGEST",
+            help="Send again a digest whose run died while handing it to the SMTP server.",
+        ),
+    ] = None,
 ) -> None:
     """Preview the next digest, send digests now, or (no option) list every delivery.
     With --send, exit 1 when a delivery failed (it stays pending for the next run)."""
@@ -536,11 +544,13 @@ def digest(
     store = _open_store(config)
     failed = 0
     try:
+        if resend is not None:
+            _release_unsure(store, resend)
         if preview is not None:
             _write_preview(config, store, preview, storyline)
-        if send:
+        if send or resend is not None:
             failed = _send_digests_now(config, store)
-        if preview is None and not send:
+        if preview is None and not send and resend is None:
             _list_deliveries(store)
     finally:
         store.close()
@@ -551,6 +561,22 @@ def digest(
             highlight=False,
         )
         raise typer.Exit(EXIT_FAILED)
+
+
+def _release_unsure(store: Store, digest_id: str) -> None:
+    """Give back a digest whose delivery's fate is unknown (the operator checked: not there)."""
+    from storywatch.digest.send import STALE_CLAIM
+
+    released = store.resend_unsure(digest_id, STALE_CLAIM)
+    if not released:
+        err.print(
+            f"[red]error:[/] no delivery of digest {digest_id} is waiting for a resend (only one "
+            "whose run died while handing it to the SMTP server is)",
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_CONFIG)
+    noun = "delivery" if released == 1 else "deliveries"
+    err.print(f"{digest_id}: {released} {noun} to send again", highlight=False)
 
 
 def _write_preview(config: Config, store: Store, path: Path, storyline: str | None) -> None:

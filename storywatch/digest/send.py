@@ -2,15 +2,16 @@
 
 Exactly once per digest and recipient (the ``deliveries`` table decides, nothing else):
 
-    claim (pending -> sending, one winner) -> outbox copy -> SMTP -> confirm (sent)
+    claim (pending -> sending, one winner) -> outbox copy -> handing -> SMTP -> confirm (sent)
 
 A failure (SMTP down, refused, TLS error) gives the delivery back as pending with the error
 recorded (worded by ``storywatch.digest.errors``); the next run sends it. Once a server fails as
 a whole (refused, timed out, TLS, login), the pass leaves its other deliveries pending, unclaimed
-and untried, with the same error. A run that dies between SMTP and confirm leaves a claim that
-goes stale after ``STALE_CLAIM``; the retry sends the same bytes with the same Message-ID, so
-the one possible duplicate is recognisable as such. With no SMTP host the outbox copy is the
-delivery (the embedded default).
+and untried, with the same error. A run that dies before the handover leaves a claim that goes
+stale after ``STALE_CLAIM`` and is then sent (nothing went out). One that dies during the SMTP
+exchange leaves the mail's fate unknown: it is never resent by itself, but reported as failed
+on every pass until the operator resends it (`storywatch digest --resend DIGEST`), so nothing
+is mailed twice. With no SMTP host the outbox copy is the delivery (the embedded default).
 
 Settings come from STORYWATCH_SMTP_HOST, _PORT, _USERNAME, _PASSWORD and _SECURITY
 (none | starttls | ssl; default starttls; ports 25 / 587 / 465; no username = no login), or
@@ -32,6 +33,7 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import Literal
 
+from storywatch import failpoints
 from storywatch.digest.errors import describe_smtp_failure
 from storywatch.digest.smtp import SmtpSettings
 from storywatch.store.digests import (
@@ -106,7 +108,7 @@ def deliver_pending(
     # A server that failed as a whole (refused, timed out, TLS, login) is not tried again in
     # this pass: each further recipient would wait out the same timeout for the same error.
     down: dict[SmtpSettings, str] = {}
-    outcomes = []
+    outcomes = [_report_unsure(d) for d in store.unsure_deliveries(STALE_CLAIM)]
     for delivery in store.pending_deliveries(STALE_CLAIM):
         settings = chosen.get(delivery.storyline, smtp)
         if settings is not None and settings in down:
@@ -126,12 +128,14 @@ def _deliver(
     token = str(uuid.uuid4())
     if not store.claim_delivery(delivery.id, token, STALE_CLAIM):
         return _outcome(delivery, "skipped", None, None, None)
+    failpoints.reach("claimed")
     path: Path | None = None
     try:
         path = write_outbox(outbox, delivery.digest_id, delivery.message)
     except OSError as exc:
         return _failed(store, delivery, token, None, f"cannot write the outbox copy: {exc}")
     if smtp is not None:
+        store.hand_over_delivery(delivery.id, token)
         try:
             send_message(smtp, delivery.message)
         except (smtplib.SMTPException, OSError, UnicodeError) as exc:  # ssl.SSLError: OSError
@@ -139,6 +143,7 @@ def _deliver(
             if failure.whole_server:
                 down[smtp] = failure.message
             return _failed(store, delivery, token, path, failure.message)
+    failpoints.reach("sent")
     transport = "smtp" if smtp is not None else "outbox"
     store.confirm_delivery(delivery.id, token, transport)
     log.info(
@@ -153,6 +158,17 @@ def _failed(
     store.release_delivery(delivery.id, token, error)
     _log_not_sent(delivery, error)
     return _outcome(delivery, "failed", None, path, error)
+
+
+def _report_unsure(delivery: PendingDelivery) -> DeliveryOutcome:
+    """A delivery whose run died mid-handover: reported every pass, never resent by itself."""
+    error = (
+        f"a run died while handing this digest to the SMTP server, so it may or may not have "
+        f"arrived; it is not resent by itself (nothing is mailed twice). If {delivery.recipient} "
+        f"did not get it: storywatch digest --resend {delivery.digest_id}"
+    )
+    log.error("%s: digest for %s: %s", delivery.storyline, delivery.recipient, error)
+    return _outcome(delivery, "failed", None, None, error)
 
 
 def _log_not_sent(delivery: PendingDelivery, error: str) -> None:

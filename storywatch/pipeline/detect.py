@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from storywatch import failpoints
 from storywatch.config.config import Config, StorylineConfig
 from storywatch.config.seeds import load_seed
 from storywatch.parse.normalise import Article
@@ -183,6 +184,7 @@ def run_detection(
     that checks nothing was written since the snapshot; if something was (a dismissal, a
     detection that outlived its lease), compute again; the last attempt holds the lock
     throughout, so a detection always ends."""
+    failpoints.reach("detecting")
     owner = uuid.uuid4().hex
     if not _await_lease(store, storyline_id, owner, wait):
         log.warning(

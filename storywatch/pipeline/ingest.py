@@ -18,6 +18,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from storywatch import failpoints
 from storywatch.config.config import Config
 from storywatch.fetch.client import fetch_as_completed, run_blocking
 from storywatch.fetch.model import FetchLimits, FetchRequest, FetchResult
@@ -197,6 +198,7 @@ async def fetch_and_store(
     parsers = _Parsers(max_age_days, workers or os.cpu_count() or 1, inline=writer)
 
     async def parse(result: FetchResult) -> None:
+        failpoints.reach("fetched")
         await parsed.put((result, await parsers.parse(result)))
 
     async def write_ready() -> None:

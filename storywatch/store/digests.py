@@ -7,7 +7,10 @@
   (recipient, development) constraint backs it up;
 - a delivery is sent by one run only: ``claim_delivery`` is a conditional UPDATE that one
   caller wins (status pending -> sending); ``confirm_delivery`` and ``release_delivery`` only
-  touch a claim they own.
+  touch a claim they own;
+- a delivery is never mailed twice: the owner marks it ``handing`` just before the SMTP
+  exchange, and a claim that went stale in that state (its run died while the server may
+  have accepted the mail) is never resent by itself: it waits, reported, for `digest --resend`.
 """
 
 from __future__ import annotations
@@ -222,6 +225,10 @@ def lock_digests(conn: Connection) -> None:
         conn.execute(update(DIGESTS).where(DIGESTS.c.id.is_(None)).values(id=None))
 
 
+def _unsure(stale_before: datetime) -> Any:
+    return and_(DELIVERIES.c.status == "handing", DELIVERIES.c.claimed_at < stale_before)
+
+
 def _claimable(stale_before: datetime) -> Any:
     return or_(
         DELIVERIES.c.status == "pending",
@@ -240,14 +247,42 @@ class DigestsMixin(StorePart):
             yield DigestTransaction(conn)
 
     def pending_deliveries(self, stale_after: timedelta) -> list[PendingDelivery]:
-        """Deliveries to (re)try: pending ones, and claims older than ``stale_after`` (a run that
-        died mid-send; resending them reuses the Message-ID, so a duplicate is recognisable)."""
-        stale = utcnow() - stale_after
+        """Deliveries to (re)try: pending ones, and claims older than ``stale_after`` that were
+        never handed to the SMTP server (a run that died before sending: nothing went out)."""
+        return self._deliveries(_claimable(utcnow() - stale_after))
+
+    def unsure_deliveries(self, stale_after: timedelta) -> list[PendingDelivery]:
+        """Deliveries whose run died while handing them to the SMTP server (the claim older
+        than ``stale_after``): they may have arrived."""
+        return self._deliveries(_unsure(utcnow() - stale_after))
+
+    def hand_over_delivery(self, delivery_id: int, token: str) -> None:
+        """Mark an owned claim as being handed to the SMTP server: from here on, a crash leaves
+        the delivery's fate unknown, so a stale claim in this state is not resent by itself."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(DELIVERIES)
+                .where(DELIVERIES.c.id == delivery_id, DELIVERIES.c.claim_token == token)
+                .values(status="handing")
+            )
+
+    def resend_unsure(self, digest_id: str, stale_after: timedelta) -> int:
+        """Give a digest's unsure deliveries back as pending (the operator checked they did not
+        arrive); how many. Fresh ``handing`` claims (a run sending right now) are left alone."""
+        with self.engine.begin() as conn:
+            resent = conn.execute(
+                update(DELIVERIES)
+                .where(DELIVERIES.c.digest_id == digest_id, _unsure(utcnow() - stale_after))
+                .values(status="pending", claim_token=None)
+            )
+        return int(resent.rowcount)
+
+    def _deliveries(self, where: Any) -> list[PendingDelivery]:
         query = (
             select(DELIVERIES, DIGESTS.c.storyline, DIGESTS.c.subject, DIGESTS.c.message)
             .add_columns(DIGESTS.c.markdown, DIGESTS.c.development_count)
             .join(DIGESTS, DIGESTS.c.id == DELIVERIES.c.digest_id)
-            .where(_claimable(stale))
+            .where(where)
             .order_by(DIGESTS.c.created_at, DELIVERIES.c.id)
         )
         with self.engine.connect() as conn:

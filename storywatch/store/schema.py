@@ -366,7 +366,8 @@ class DeliveryRow(Base):
     """The exactly-once ledger of one digest to one recipient.
 
     status: pending (never tried, or the last try failed: ``last_error`` says why) ->
-    sending (claimed by ``claim_token`` at ``claimed_at``) -> sent."""
+    sending (claimed by ``claim_token`` at ``claimed_at``) -> handing (the SMTP exchange under
+    way; left stale, the mail may have arrived: resent only when the operator says) -> sent."""
 
     __tablename__ = "deliveries"
     __table_args__ = (

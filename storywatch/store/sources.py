@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # type-only: keeps httpx out of commands that only read the d
     from storywatch.fetch.model import FetchRequest, FetchResult
     from storywatch.parse.normalise import Article
 
+from storywatch import failpoints
 from storywatch.store.articles import insert_articles
 from storywatch.store.database import StorePart
 from storywatch.store.schema import (
@@ -125,6 +126,7 @@ class SourcesMixin(StorePart):
         with self.engine.begin() as conn:
             for i in by_source:
                 saved[i] = self._save(conn, records[i], source_ids, run_id)
+                failpoints.reach("storing")
         return saved
 
     def _save(
