@@ -351,8 +351,14 @@ def demo(
     ] = Path("storywatch-demo"),
 ) -> None:
     """Offline demo: serve the bundled feeds locally and run the pipeline on them."""
-    from storywatch.demo import serve_demo_feeds, write_demo_config
+    from storywatch.demo import isolate_from_environment, serve_demo_feeds, write_demo_config
+    from storywatch.store import masked_url
 
+    ignored = isolate_from_environment()
+    if ignored:
+        err.print(
+            f"demo: ignoring {', '.join(ignored)}: the demo uses only {folder}", highlight=False
+        )
     with serve_demo_feeds() as base_url:
         config_path = write_demo_config(folder, base_url)
         config = load_config(config_path)
@@ -363,7 +369,7 @@ def demo(
     outbox = _print_deliveries(config, report.run_id)
     command = f"{_program_command()} --config {shlex.quote(str(config_path))}"
     print(f"config:        {config_path}")
-    print(f"database:      {config.database_url}")
+    print(f"database:      {masked_url(config.database_url)}")
     print(f"this run:      {_plural(report.new_articles, 'new article')}")
     print(f"developments:  {command} export developments")
     print(f"articles:      {command} export articles --format json")

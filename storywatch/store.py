@@ -1258,6 +1258,11 @@ def _health_changes(
     return changes
 
 
+def masked_url(url: str) -> str:
+    """The database URL with its password masked, for anything printed or logged."""
+    return _safe(url)
+
+
 def _safe(url: str) -> str:
     """The URL without its password, for messages."""
     try:

@@ -232,6 +232,31 @@ def test_demo_runs_offline_and_says_where_everything_went(
             assert f'href="{escape(article["url"])}"' in html
 
 
+@pytest.mark.prefect
+def test_demo_ignores_the_environment_and_never_prints_a_password(
+    tmp_path: Path, prefect_api_url: str
+) -> None:
+    # Production settings in the environment: the demo must touch none of them (issue 14).
+    production = tmp_path / "production"
+    env = {
+        "PREFECT_API_URL": prefect_api_url,
+        "STORYWATCH_DATABASE_URL": "postgresql+psycopg://desk:s3cret-pw@127.0.0.1:1/prod",
+        "STORYWATCH_OUTBOX": str(production / "outbox"),
+        "STORYWATCH_SMTP_HOST": "127.0.0.1",
+        "STORYWATCH_SMTP_PORT": "1",
+        "STORYWATCH_SMTP_PASSWORD": "smtp-s3cret",
+    }
+    done = storywatch("demo", "--dir", str(tmp_path / "demo"), cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "s3cret" not in done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert f"database:      sqlite:///{tmp_path / 'demo' / 'storywatch.db'}" in done.stdout
+    assert (tmp_path / "demo" / "storywatch.db").exists()
+    assert not production.exists()  # no outbox copy written where the environment said
+    assert list((tmp_path / "demo" / "outbox").glob("*.eml"))
+    assert "ignoring STORYWATCH_DATABASE_URL" in done.stderr
+
+
 def test_the_library_never_imports_prefect() -> None:
     code = (
         "import pkgutil, importlib, sys, storywatch\n"
