@@ -19,12 +19,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from storywatch.seeds import SeedError, load_seed
+from storywatch.seeds import SeedError, load_seed, yaml_alias_problem
 
 if TYPE_CHECKING:  # fetch pulls in httpx: commands that only read config should not pay for it
     from storywatch.fetch import FetchLimits
 
 DEFAULT_CONFIG_NAME = "sources.yaml"
+CONFIG_MAX_BYTES = 16 * 1024 * 1024  # ~200,000 sources: a bigger "config" is the wrong file
 # An archive template's placeholders (backfill): {page} counts from 1; {since} and {until} are
 # one day (YYYY-MM-DD), {before} the day after it (for exclusive date operators).
 ARCHIVE_PLACEHOLDERS = ("{page}", "{since}", "{until}", "{before}")
@@ -326,14 +327,23 @@ def load_config(path: str | Path | None = None) -> Config:
     file = resolve_config_path(path)
     name = str(file)
     try:
-        text = file.read_text(encoding="utf-8")
+        with file.open("rb") as handle:
+            raw = handle.read(CONFIG_MAX_BYTES + 1)  # never more: the path may be /dev/zero
+        if len(raw) > CONFIG_MAX_BYTES:
+            message = f"config file is larger than {CONFIG_MAX_BYTES // 1024 // 1024} MB"
+            raise ConfigError([ConfigProblem(name, None, message)])
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise ConfigNotFound([ConfigProblem(name, None, "config file not found")]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([ConfigProblem(name, None, f"cannot read config: {exc}")]) from None
     try:
         root = yaml.compose(text, Loader=_YAML_LOADER)
+        if aliased := yaml_alias_problem(root):  # before anything expands the aliases
+            raise ConfigError([ConfigProblem(name, aliased[0], f"invalid YAML: {aliased[1]}")])
         data = yaml.load(text, Loader=_YAML_LOADER)  # a safe loader, C or Python
+    except RecursionError:
+        raise ConfigError([ConfigProblem(name, None, "invalid YAML: nested too deeply")]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
