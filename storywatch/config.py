@@ -30,6 +30,7 @@ CONFIG_MAX_BYTES = 16 * 1024 * 1024  # ~200,000 sources: a bigger "config" is th
 # one day (YYYY-MM-DD), {before} the day after it (for exclusive date operators).
 ARCHIVE_PLACEHOLDERS = ("{page}", "{since}", "{until}", "{before}")
 _ID_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
+USER_AGENT_MAX = 512  # a header far longer is refused by servers (431) on every source
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 
 
@@ -89,6 +90,22 @@ class IngestSettings(_Strict):
     dask_address: str | None = Field(None, pattern=r"^(tcp|tls|ws|wss)://[^\s/]+:\d+$")
     dask_workers: int = Field(2, ge=1, le=256, description="LocalCluster workers")
     dask_processes: bool = True  # LocalCluster workers as processes (false: threads)
+
+    @field_validator("user_agent")
+    @classmethod
+    def _check_user_agent(cls, value: str | None) -> str | None:
+        """A header value every server takes: printable ASCII (no CR, LF or NUL), bounded."""
+        if value is None:
+            return None
+        if len(value) > USER_AGENT_MAX:
+            raise ValueError(f"longer than {USER_AGENT_MAX} characters ({len(value)})")
+        bad = sorted({c for c in value if not " " <= c <= "~"})
+        if bad:
+            shown = ", ".join(repr(c) for c in bad[:5])
+            raise ValueError(f"only printable ASCII is allowed in a User-Agent, not {shown}")
+        if not value.strip():
+            raise ValueError("is empty (leave it out for the default)")
+        return value
 
     @model_validator(mode="after")
     def _check_runner(self) -> IngestSettings:

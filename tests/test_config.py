@@ -474,3 +474,36 @@ def test_mutated_configs_give_check_a_clean_exit(tmp_path: Path) -> None:
         assert done.returncode in (0, 2), done.stderr
         assert "Traceback" not in done.stderr, done.stderr
         assert done.returncode == 0 or "error: the configuration has" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("agent", "expected"),
+    [
+        ('"storywatch/1 caf\\u00e9"', "only printable ASCII is allowed in a User-Agent, not 'é'"),
+        ('"sw/1\\r\\nX-Injected: 1"', "not '\\n', '\\r'"),
+        ('"sw/1\\0"', "not '\\x00'"),
+        ('"sw/1\\t(tab)"', "not '\\t'"),
+        ("x" * 513, "longer than 512 characters (513)"),
+        ('"  "', "is empty"),
+    ],
+)
+def test_a_user_agent_servers_would_refuse_is_a_config_error(
+    tmp_path: Path, agent: str, expected: str
+) -> None:
+    path = write_config(tmp_path, MINIMAL + f"ingest:\n  user_agent: {agent}\n")
+    (found,) = problems(path)
+    assert found.startswith(f"{path}:13: ingest.user_agent: "), found
+    assert expected in found, found
+
+
+def test_a_plain_user_agent_is_kept_and_check_exits_2_on_a_bad_one(tmp_path: Path) -> None:
+    agent = "storywatch/0.1 (+https://example.org/bot; desk@example.org)"
+    path = write_config(tmp_path, MINIMAL + f"ingest:\n  user_agent: '{agent}'\n")
+    assert load_config(path).ingest.fetch_limits().user_agent == agent
+    path.write_text(MINIMAL + 'ingest:\n  user_agent: "sw\\r\\nX: 1"\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STORYWATCH_")}
+    done = subprocess.run(
+        [STORYWATCH, "--config", str(path), "check"], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert f"{path}:13: ingest.user_agent: only printable ASCII" in done.stderr
