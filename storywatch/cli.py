@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
 from storywatch.config import Config, ConfigError, ConfigNotFound, load_config
 from storywatch.store import Store, StoreError
@@ -125,8 +126,50 @@ def _open_store(config: Config) -> Store:
     try:
         return Store.open(config.database_url)
     except StoreError as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False)
+        err.print("[red]error:[/]", _first_line(exc), highlight=False)
         raise typer.Exit(EXIT_FAILED) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    """An error's own words on one line (SQLAlchemy adds its SQL and a "Background" link)."""
+    orig = getattr(exc, "orig", None)  # a DBAPI error wrapped by SQLAlchemy: the driver's words
+    text = str(orig if orig is not None and not isinstance(exc, StoreError) else exc)
+    return (text.strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _quiet_database_tracebacks() -> None:
+    """Prefect prints a failed task's or flow's exception with its traceback on stderr; for a
+    database failure the command says it in one error line instead (the traceback still goes
+    to the run's logs in the Prefect API: its handler sees the record first, unchanged)."""
+    for handler in logging.getLogger().handlers:
+        formatter = handler.formatter
+        if formatter is None or getattr(formatter, "storywatch_quiet", False):
+            continue
+
+        def short(record: logging.LogRecord, full: Any = formatter.format) -> str:
+            exc = record.exc_info[1] if record.exc_info else None
+            if not isinstance(exc, StoreError | SQLAlchemyError):
+                return str(full(record))
+            saved = record.exc_info, record.exc_text
+            record.exc_info, record.exc_text = None, None
+            try:
+                return f"{full(record)} ({type(exc).__name__}: {_first_line(exc)})"
+            finally:
+                record.exc_info, record.exc_text = saved
+
+        formatter.format = short  # type: ignore[method-assign]
+        formatter.storywatch_quiet = True  # type: ignore[attr-defined]
+
+
+def _database_failed(exc: Exception) -> typer.Exit:
+    """The database failed mid-run (gone, full disk): one error line, exit 1."""
+    err.print(
+        "[red]error:[/] the database failed during the run:",
+        _first_line(exc),
+        "(what was stored stays; the next run goes on from there)",
+        highlight=False,
+    )
+    return typer.Exit(EXIT_FAILED)
 
 
 @app.command()
@@ -162,7 +205,11 @@ def run(
     config = _load(ctx)
     if not no_email:
         _check_smtp_env()
-    report = _run_pipeline_flow(config, kind="run", send_email=not no_email)
+    _open_store(config).close()  # an unreachable database: one error line, before any work
+    try:
+        report = _run_pipeline_flow(config, kind="run", send_email=not no_email)
+    except (StoreError, SQLAlchemyError) as exc:
+        raise _database_failed(exc) from None
     _print_run_summary(report)
     _print_new_developments(config, report.run_id)
     if not no_email:
@@ -195,6 +242,7 @@ def _run_pipeline_flow(config: Config, kind: str, send_email: bool = True) -> In
     from flows.run import run  # Prefect loads here, only for commands that orchestrate
 
     _setup_logging(logging.getLogger("storywatch").level)
+    _quiet_database_tracebacks()
     start_temporary_server()
     flow_run = run(str(config.path.resolve()), kind=kind, send_email=send_email)
     return asyncio.run(flow_run).unquote()
@@ -575,10 +623,17 @@ def backfill(
         raise typer.Exit(EXIT_CONFIG) from None
     if email:
         _check_smtp_env()
+    _open_store(config).close()  # an unreachable database: one error line, before any work
     _use_local_prefect_server()
-    report = run_backfill_flow(
-        config, window, email=email, storyline=storyline, sources=source, err=err
-    )
+    import flows.backfill  # noqa: F401  (Prefect loads here and sets up its logging)
+
+    _quiet_database_tracebacks()
+    try:
+        report = run_backfill_flow(
+            config, window, email=email, storyline=storyline, sources=source, err=err
+        )
+    except (StoreError, SQLAlchemyError) as exc:
+        raise _database_failed(exc) from None
     print_backfill_report(report, err)
     _print_new_developments(config, report.run_id)
     if email:
