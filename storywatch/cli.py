@@ -657,9 +657,12 @@ def _print_deliveries(config: Config, run_id: str) -> list[Path]:
     finally:
         store.close()
     paths = []
+    missing = 0
     for row in rows:
         path = config.outbox_dir / f"{row['digest_id']}.eml"
-        if row["status"] == "sent":
+        if row["status"] == "sent" and not path.exists():
+            missing += 1  # mailed by SMTP; its copy could not be written (send.py logged why)
+        elif row["status"] == "sent":
             paths.append(path)
         where = row["transport"] or "not sent"
         error = f": {row['last_error']}" if row["last_error"] and row["status"] != "sent" else ""
@@ -668,7 +671,19 @@ def _print_deliveries(config: Config, run_id: str) -> list[Path]:
             highlight=False,
             markup=False,
         )
+    _warn_outbox(missing, config.outbox_dir)
     return paths
+
+
+def _warn_outbox(missing: int, outbox: Path) -> None:
+    """SMTP delivery does not wait for the outbox copy; a missing copy is said loudly (the
+    exit status stays 0: the mail went out)."""
+    if missing:
+        err.print(
+            f"[yellow]warning:[/] {_plural(missing, 'digest')} sent by SMTP without an outbox "
+            f"copy: {outbox} cannot be written (read-only or full?)",
+            highlight=False,
+        )
 
 
 @app.command()
@@ -743,6 +758,7 @@ def _send_digests_now(config: Config, store: Store) -> int:
             highlight=False,
             markup=False,
         )
+    _warn_outbox(sum(o.outbox_error is not None for o in outcomes), config.outbox_dir)
     return sum(o.status == "failed" for o in outcomes)
 
 

@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from email import message_from_bytes, policy
 from html import escape
 from pathlib import Path
@@ -21,7 +20,7 @@ import pytest
 import typer
 
 from storywatch.cli import _plural, _program_command, app, config_option_first
-from tests.factories import news_items, rss, write_config
+from tests.factories import fill_disk, news_items, rss, write_config
 from tests.feedserver import FeedServer
 
 STORYWATCH = str(Path(sys.executable).parent / "storywatch")
@@ -279,37 +278,6 @@ def test_an_unreachable_database_is_one_clean_error_line(
     assert "db-s3cret" not in done.stderr
 
 
-@pytest.fixture
-def full_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 2 MB tmpfs (root only: else skip), unmounted afterwards."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("mounting a tmpfs to fill needs root")
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], capture_output=True
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
-    try:
-        yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=False)
-
-
-def fill(folder: Path, leave: int = 0) -> None:
-    """Write a filler file in ``folder`` until its disk is full, then free ``leave`` bytes."""
-    try:
-        with open(folder / "filler", "wb") as filler:
-            while True:
-                filler.write(b"\0" * 4096)
-                filler.flush()
-    except OSError:
-        pass
-    filler_path = folder / "filler"
-    os.truncate(filler_path, max(0, filler_path.stat().st_size - leave))
-
-
 @pytest.mark.prefect
 def test_sqlite_on_a_full_disk_is_a_clean_error(
     tmp_path: Path, feed_server: FeedServer, prefect_api_url: str, full_disk: Path
@@ -322,14 +290,14 @@ def test_sqlite_on_a_full_disk_is_a_clean_error(
         "STORYWATCH_DATABASE_URL": f"sqlite:///{full_disk / 'storywatch.db'}",
     }
     assert storywatch("db", "upgrade", cwd=tmp_path, env=env).returncode == 0
-    fill(full_disk, leave=64 * 1024)  # the database opens; storing 400 articles fills it
+    fill_disk(full_disk, leave=64 * 1024)  # the database opens; storing 400 articles fills it
     done = storywatch("run", "--no-email", cwd=tmp_path, env=env)
     assert done.returncode == 1, done.stderr[-3000:]
     assert "Traceback" not in done.stderr, done.stderr[-3000:]
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1, done.stderr[-3000:]
     assert "database or disk is full" in errors[0] or "disk I/O error" in errors[0], errors
-    fill(full_disk)  # no byte left: still one line
+    fill_disk(full_disk)  # no byte left: still one line
     done = storywatch("run", "--no-email", cwd=tmp_path, env=env)
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-3000:]
     (error,) = [line for line in done.stderr.splitlines() if line.startswith("error:")]

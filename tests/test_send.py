@@ -4,6 +4,7 @@ down then up sends once, later; concurrent runs send once."""
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -23,7 +24,7 @@ from storywatch.ingest import ingest_once
 from storywatch.send import STALE_CLAIM, SmtpConfigError, SmtpSettings, deliver_pending
 from storywatch.store import Store
 from storywatch.store_digests import claim_delivery, delivery_statuses, pending_deliveries
-from tests.factories import rss
+from tests.factories import fill_disk, rss
 from tests.feedserver import FeedServer
 from tests.smtpserver import SmtpServer
 from tests.storyfeeds import (
@@ -431,3 +432,68 @@ def test_tls_refuses_a_certificate_it_cannot_verify_and_sends_when_told_not_to_v
         sent = deliver_pending(store, config.outbox_dir, trusting)
         assert [o.status for o in sent] == ["sent", "sent"]
         assert len(server.received) == 2
+
+
+# -- the outbox is a copy when there is an SMTP server (issue 14) ----------------------------
+
+
+def test_smtp_still_sends_when_the_outbox_cannot_be_written_and_says_so_loudly(
+    world: World,
+    feed_server: FeedServer,
+    smtp: SmtpServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    config, store = talks_composed(world, feed_server)
+    (tmp_path / "not-a-folder").write_text("")  # no outbox can be made under a file
+    monkeypatch.setenv("STORYWATCH_OUTBOX", str(tmp_path / "not-a-folder" / "outbox"))
+    with caplog.at_level("WARNING", logger="storywatch.send"):
+        outcomes = deliver_pending(store, config.outbox_dir, SmtpSettings.from_env(smtp.env()))
+    assert [(o.status, o.transport) for o in outcomes] == [("sent", "smtp")] * 2
+    assert len(smtp.received) == 2
+    assert all(
+        o.outbox_error and "cannot write the outbox copy" in o.outbox_error for o in outcomes
+    )
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 2 and all(
+        "WARNING: cannot write the outbox copy" in w for w in warnings
+    )
+    assert deliver_pending(store, config.outbox_dir, None) == []  # sent: never again
+
+
+def test_outbox_only_delivery_fails_and_stays_pending_when_the_copy_cannot_be_written(
+    world: World, feed_server: FeedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config, store = talks_composed(world, feed_server)
+    (tmp_path / "not-a-folder").write_text("")
+    monkeypatch.setenv("STORYWATCH_OUTBOX", str(tmp_path / "not-a-folder" / "outbox"))
+    outcomes = deliver_pending(store, config.outbox_dir, None)
+    assert [o.status for o in outcomes] == ["failed", "failed"]
+    assert len(pending_deliveries(store, STALE_CLAIM)) == 2
+
+
+def test_a_full_outbox_keeps_no_partial_and_recovers_once_space_returns(
+    world: World, feed_server: FeedServer, full_disk: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config, store = talks_composed(world, feed_server)
+    outbox = full_disk / "outbox"
+    monkeypatch.setenv("STORYWATCH_OUTBOX", str(outbox))
+    outbox.mkdir()
+    fill_disk(full_disk)  # not a byte left: each write fails part-way
+    outcomes = deliver_pending(store, config.outbox_dir, None)
+    assert [o.status for o in outcomes] == ["failed", "failed"]
+    assert list(outbox.iterdir()) == []  # no .tmp partial left to keep the disk full
+    # A run killed mid-write left a big partial: the next pass removes it (it is stale) first.
+    (full_disk / "filler").unlink()
+    fresh = outbox / "another-run-writing.5e6f7a8b.tmp"  # a write in progress: left alone
+    fresh.write_text("partial")
+    stale = outbox / "ukraine-peace-talks-0123456789abcdef.1a2b3c4d.tmp"
+    fill_disk(outbox)
+    (outbox / "filler").rename(stale)
+    old = time.time() - 120
+    os.utime(stale, (old, old))
+    outcomes = deliver_pending(store, config.outbox_dir, None)
+    assert [o.status for o in outcomes] == ["sent", "sent"]
+    assert not stale.exists() and fresh.exists()
+    assert len(list(outbox.glob("*.eml"))) == 2
