@@ -31,6 +31,9 @@ CONFIG_MAX_BYTES = 16 * 1024 * 1024  # ~200,000 sources: a bigger "config" is th
 ARCHIVE_PLACEHOLDERS = ("{page}", "{since}", "{until}", "{before}")
 _ID_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 USER_AGENT_MAX = 512  # a header far longer is refused by servers (431) on every source
+# Bidirectional controls (marks, embeddings, overrides, isolates), as a regex class body:
+# normalise strips them from feed text, and a source name may not hold them.
+BIDI_CONTROLS = "\u200e\u200f\u202a-\u202e\u2066-\u2069\u061c"
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 
 
@@ -154,6 +157,14 @@ class SourceConfig(_Strict):
     url: str
     archive: str | None = None  # URL template with {page}, {since}, {until} for backfill
     enabled: bool = True
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, value: str) -> str:
+        # The name labels the source in digests: no control that could reorder what they show.
+        if re.search(f"[\x00-\x1f\x7f{BIDI_CONTROLS}]", value):
+            raise ValueError(f"{value!r} holds a control or bidirectional-control character")
+        return value
 
     @field_validator("url")
     @classmethod

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 import nh3
 
-from storywatch.config import Config, DigestConfig, StorylineConfig
+from storywatch.config import BIDI_CONTROLS, Config, DigestConfig, StorylineConfig
 from storywatch.render import RenderedDigest, build_message, render_digest
 from storywatch.store import Store, StoredDevelopment
 from storywatch.store_digests import (
@@ -48,6 +48,7 @@ TYPE_HEADINGS = {
 }
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'“‘(])")
 _SUMMARY_LIMIT = 300
+_BIDI = re.compile(f"[{BIDI_CONTROLS}]")  # stored before normalise stripped them: never shown
 
 
 # -- the digest as the templates see it ------------------------------------------------------
@@ -153,7 +154,7 @@ class Digest:
 def clean_text(value: str) -> str:
     """Feed text as plain text: tags and their scripts dropped, entities decoded, one line."""
     stripped = nh3.clean(value or "", tags=set())
-    return " ".join(html.unescape(stripped).split())
+    return " ".join(_BIDI.sub("", html.unescape(stripped)).split())
 
 
 def safe_url(url: str) -> str | None:

@@ -507,3 +507,9 @@ def test_a_plain_user_agent_is_kept_and_check_exits_2_on_a_bad_one(tmp_path: Pat
     )
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert f"{path}:13: ingest.user_agent: only printable ASCII" in done.stderr
+
+
+def test_a_source_name_with_a_bidi_control_is_a_config_error(tmp_path: Path) -> None:
+    path = write_config(tmp_path, MINIMAL.replace("name: Example Wire", 'name: "Wire \\u202eeriW"'))
+    (found,) = problems(path)
+    assert found.startswith(f"{path}:6: sources[0].name: ") and "bidirectional" in found

@@ -497,3 +497,35 @@ def test_a_full_outbox_keeps_no_partial_and_recovers_once_space_returns(
     assert [o.status for o in outcomes] == ["sent", "sent"]
     assert not stale.exists() and fresh.exists()
     assert len(list(outbox.glob("*.eml"))) == 2
+
+
+BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+
+
+def test_bidi_controls_from_a_feed_never_reach_the_digest_or_the_artifact(
+    world: World, feed_server: FeedServer
+) -> None:
+    config, open_store = world
+    store = open_store()
+    spoofed = {
+        **ITEM_TALKS,
+        "title": "Russian and Ukrainian \u202enegotiators\u202c sit \u2066down\u2069 in Istanbul",
+        "description": "\u200fDelegations from Russia and Ukraine\u061c held direct talks in "
+        "\u2067Istanbul\u2069 on Friday, \u202athe first\u202c such meeting in years.\u200e",
+        "link": "https://alpha.test/news/\u202eistanbul\u202c?utm_source=feed",
+    }
+    serve(feed_server, [spoofed], [])
+    detect(config, store)
+    compose_digests(config, store)
+    deliveries = pending_deliveries(store, STALE_CLAIM)
+    assert len(deliveries) == 2
+    for delivery in deliveries:
+        message = message_from_bytes(delivery.message.encode(), policy=policy.default)
+        text, html = (part.get_content() for part in message.iter_parts())  # type: ignore[attr-defined]
+        for shown in (text, html, delivery.markdown, delivery.subject):  # markdown: the artifact
+            assert not set(BIDI) & set(shown), [hex(ord(c)) for c in set(BIDI) & set(shown)]
+        assert "negotiators sit down in Istanbul" in text and "negotiators sit down" in html
+        assert 'href="https://alpha.test/news/istanbul"' in html
+    (article,) = store.iter_articles()  # stored clean, so exports show no spoof either
+    assert article.url == "https://alpha.test/news/istanbul"
+    assert article.title == "Russian and Ukrainian negotiators sit down in Istanbul"
