@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 import nh3
@@ -48,6 +48,7 @@ TYPE_HEADINGS = {
 }
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'“‘(])")
 _SUMMARY_LIMIT = 300
+_URL_SAFE = ":/?#[]@!$&()*+,;=%"  # RFC 3986 delimiters but "'" (and "%": already encoded)
 _BIDI = re.compile(f"[{BIDI_CONTROLS}]")  # stored before normalise stripped them: never shown
 
 
@@ -158,10 +159,13 @@ def clean_text(value: str) -> str:
 
 
 def safe_url(url: str) -> str | None:
-    """The URL unchanged when it is http(s) with a host, else None (shown without a link)."""
+    """The URL when it is http(s) with a host, else None (shown without a link). Characters
+    that do not belong raw in a URL (quotes, angle brackets, backtick, space, backslash, braces,
+    caret, pipe, non-ASCII) are percent-encoded, so no re-serialisation of the HTML (CSS
+    inlining) can show them raw inside an href; what is already encoded stays as it is."""
     parts = urlsplit(url.strip())
     if parts.scheme.lower() in ("http", "https") and parts.hostname and url == url.strip():
-        return url
+        return quote(url, safe=_URL_SAFE)
     return None
 
 
