@@ -29,6 +29,7 @@ from storywatch.store import Store, StoredDevelopment
 from storywatch.store_digests import (
     DigestTransaction,
     EarlierDevelopment,
+    FetchesSince,
     NewDigest,
     digest_transaction,
 )
@@ -93,6 +94,53 @@ class DigestSection:
 
 
 @dataclass(frozen=True)
+class FeedCheck:
+    """How the enabled sources fared since the recipient's last mail (the store's fetch
+    history), as every digest states it: silence can be trusted only when none failed."""
+
+    total: int  # enabled sources
+    failed: tuple[tuple[str, str], ...] = ()  # (source, short reason), in config order
+    unchecked: tuple[str, ...] = ()  # not fetched at all in that time
+    since_last_mail: bool = True  # False: no mail yet, the period is the latest run
+
+    @property
+    def all_checked(self) -> bool:
+        """Every source was fetched and none failed: the only case silence can be trusted."""
+        return self.total > 0 and not self.failed and not self.unchecked
+
+    @property
+    def sentences(self) -> list[str]:
+        when = "since the last mail" if self.since_last_mail else "in the latest run"
+        of = f"of {self.total} {'source' if self.total == 1 else 'sources'}"
+        if self.all_checked:
+            every = "The 1 source was" if self.total == 1 else f"All {self.total} sources were"
+            return [f"{every} checked {when} and none failed."]
+        out = []
+        if self.failed:
+            named = ", ".join(f"{clean_text(name)} ({reason})" for name, reason in self.failed)
+            out.append(f"{len(self.failed)} {of} failed {when}: {named}.")
+        if self.unchecked:
+            verb = "was" if len(self.unchecked) == 1 else "were"
+            named = ", ".join(clean_text(name) for name in self.unchecked)
+            out.append(f"{len(self.unchecked)} {of} {verb} not checked {when}: {named}.")
+        return out or [f"No source is enabled: nothing was checked {when}."]
+
+
+def check_feeds(config: Config, fetches: FetchesSince) -> FeedCheck:
+    """The ``FeedCheck`` of the config's enabled sources from their fetch history."""
+    names = [s.name for s in config.enabled_sources]
+    failed = tuple((n, _reason(*fetches.failed[n])) for n in names if n in fetches.failed)
+    unchecked = tuple(n for n in names if n not in fetches.checked)
+    return FeedCheck(len(names), failed, unchecked, fetches.since_last_mail)
+
+
+def _reason(kind: str | None, http_status: int | None) -> str:
+    if http_status and kind in ("http_status", "rate_limited", None):
+        return f"HTTP {http_status}"
+    return (kind or "error").replace("_", " ")
+
+
+@dataclass(frozen=True)
 class Digest:
     """One storyline's digest for one recipient (``kind`` heartbeat: nothing new)."""
 
@@ -106,6 +154,7 @@ class Digest:
     sections: list[DigestSection] = field(default_factory=list)
     since: str | None = None  # heartbeat: the last digest's date, when there was one
     window: str | None = None  # a backfill's digest: the replayed window, e.g. "12–18 Feb 2025"
+    feeds: FeedCheck | None = None  # how the sources fared since the last mail
 
     @property
     def title(self) -> str:
@@ -182,9 +231,10 @@ def build_digest(
     earlier: dict[str, EarlierDevelopment],
     created_at: datetime,
     window: str | None = None,
+    feeds: FeedCheck | None = None,
 ) -> Digest:
     """The digest of ``developments`` for one recipient, grouped by development type
-    (``window``: a backfill's digest, marked as such)."""
+    (``window``: a backfill's digest, marked as such; ``feeds``: what it says of the sources)."""
     items: dict[str, list[DigestItem]] = {}
     for development in developments:
         section = _section_of(development.types)
@@ -205,6 +255,7 @@ def build_digest(
         kind="backfill" if window else "developments",
         sections=sections,
         window=window,
+        feeds=feeds,
     )
 
 
@@ -214,6 +265,7 @@ def build_heartbeat(
     recipient: str,
     last_digest_at: datetime | None,
     created_at: datetime,
+    feeds: FeedCheck | None = None,
 ) -> Digest:
     since = _local(last_digest_at, settings.timezone).strftime("%-d %b") if last_digest_at else None
     return Digest(
@@ -225,6 +277,7 @@ def build_heartbeat(
         timezone=settings.timezone,
         kind="heartbeat",
         since=since,
+        feeds=feeds,
     )
 
 
@@ -377,7 +430,9 @@ def compose_digests(
         settings = config.digest_for(storyline)
         for recipient in settings.to:
             with digest_transaction(store) as tx:
-                digest = _next_digest(tx, storyline, settings, recipient, created_at, window)
+                digest = _next_digest(
+                    tx, config, storyline, settings, recipient, created_at, window
+                )
                 if digest is not None and tx.add_digest(_to_row(digest, run_id)):
                     composed.append(_composed(digest))
     for c in composed:
@@ -393,6 +448,7 @@ def compose_digests(
 
 def _next_digest(
     tx: DigestTransaction,
+    config: Config,
     storyline: StorylineConfig,
     settings: DigestConfig,
     recipient: str,
@@ -403,15 +459,19 @@ def _next_digest(
     unsent = tx.unsent_developments(storyline.id, recipient, hold_backfills=window is None)
     if window is not None:
         unsent = [d for d in unsent if window.start <= d.first_seen < window.end]
+    last = tx.last_digest_at(storyline.id, recipient)
     if unsent:
         earlier = tx.earlier_developments(storyline.id, {d.updates for d in unsent if d.updates})
         label = window.label if window else None
-        digest = build_digest(storyline, settings, recipient, unsent, earlier, created_at, label)
+        feeds = check_feeds(config, tx.fetches_since(last))
+        digest = build_digest(
+            storyline, settings, recipient, unsent, earlier, created_at, label, feeds
+        )
         return render_digest(digest)
     if not settings.heartbeat or window is not None:
         return None
-    last = tx.last_digest_at(storyline.id, recipient)
-    heartbeat = build_heartbeat(storyline, settings, recipient, last, created_at)
+    feeds = check_feeds(config, tx.fetches_since(last))
+    heartbeat = build_heartbeat(storyline, settings, recipient, last, created_at, feeds)
     if tx.digest_exists(heartbeat.digest_id):  # one heartbeat a day at most
         return None
     return render_digest(heartbeat)
@@ -453,11 +513,13 @@ def preview_digest(
         unsent = tx.unsent_developments(storyline.id, recipient)
         earlier = tx.earlier_developments(storyline.id, {d.updates for d in unsent if d.updates})
         last = tx.last_digest_at(storyline.id, recipient)
+        feeds = check_feeds(config, tx.fetches_since(last))
     if unsent:
         return render_digest(
-            build_digest(storyline, settings, recipient, unsent, earlier, created_at)
+            build_digest(storyline, settings, recipient, unsent, earlier, created_at, None, feeds)
         )
-    return render_digest(build_heartbeat(storyline, settings, recipient, last, created_at))
+    heartbeat = build_heartbeat(storyline, settings, recipient, last, created_at, feeds)
+    return render_digest(heartbeat)
 
 
 def compose_configured(

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from storywatch.config import DigestConfig, StorylineConfig
-from storywatch.digest import Digest, build_digest, build_heartbeat
+from storywatch.digest import Digest, FeedCheck, build_digest, build_heartbeat
 from storywatch.render import RenderedDigest, build_message, render_digest
 from storywatch.store import LinkedArticle, StoredDevelopment
 from storywatch.store_digests import EarlierDevelopment
@@ -89,8 +89,14 @@ EARLIER = {
 }
 
 
+FEEDS_FAILING = FeedCheck(8, (("Gamma Daily", "timeout"), ("Delta Radio", "HTTP 500")))
+
+
 def fixed_digest() -> Digest:
-    return build_digest(STORYLINE, SETTINGS, "desk@example.org", fixed_developments(), EARLIER, NOW)
+    developments = fixed_developments()
+    return build_digest(
+        STORYLINE, SETTINGS, "desk@example.org", developments, EARLIER, NOW, None, FEEDS_FAILING
+    )
 
 
 class Links(HTMLParser):
@@ -232,6 +238,42 @@ def test_odd_characters_in_links_are_percent_encoded_in_the_rendered_html(
     (raw,) = re.findall(r'href="([^"]*)"', rendered.html)
     assert not set(raw) & set("'\"<> `{}|\\^") and raw.isascii(), raw
     assert found in rendered.text  # the text part shows the same link
+
+
+TRUSTED = (
+    "storywatch is running and checked every feed: this mail says so, so that silence can be"
+    " trusted."
+)
+FAILED_SENTENCE = (
+    "2 of 8 sources failed since the last mail: Gamma Daily (timeout), Delta Radio (HTTP 500)."
+)
+
+
+def test_a_heartbeat_trusts_silence_only_when_every_feed_was_checked_and_none_failed() -> None:
+    last = datetime(2025, 4, 12, 7, tzinfo=UTC)
+    failing = render_digest(
+        build_heartbeat(STORYLINE, SETTINGS, "d@x.org", last, NOW, FEEDS_FAILING)
+    )
+    for part in (" ".join(failing.text.split()), failing.html):
+        assert FAILED_SENTENCE in part
+        assert TRUSTED not in part and "Silence is not proof that nothing happened" in part
+    unchecked = FeedCheck(8, unchecked=("Gamma Daily",), since_last_mail=False)
+    rendered = render_digest(build_heartbeat(STORYLINE, SETTINGS, "d@x.org", None, NOW, unchecked))
+    assert "1 of 8 sources was not checked in the latest run: Gamma Daily." in rendered.text
+    assert TRUSTED not in " ".join(rendered.text.split())
+    fine = render_digest(build_heartbeat(STORYLINE, SETTINGS, "d@x.org", last, NOW, FeedCheck(8)))
+    for part in (" ".join(fine.text.split()), fine.html):
+        assert "All 8 sources were checked since the last mail and none failed." in part
+        assert TRUSTED in part
+    unknown = render_digest(build_heartbeat(STORYLINE, SETTINGS, "d@x.org", last, NOW))
+    assert "silence can be trusted" not in unknown.html  # no fetch history given: no claim
+
+
+def test_every_digest_names_the_sources_that_failed() -> None:
+    rendered = render_digest(fixed_digest())
+    sentence = FAILED_SENTENCE
+    assert sentence in " ".join(rendered.text.split()) and sentence in rendered.html
+    assert sentence.replace("(", "\\(").replace(")", "\\)") in rendered.markdown  # the artifact
 
 
 def test_heartbeat_says_nothing_new_since_the_last_digest() -> None:

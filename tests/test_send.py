@@ -10,6 +10,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from html.parser import HTMLParser
 from pathlib import Path
@@ -529,3 +530,51 @@ def test_bidi_controls_from_a_feed_never_reach_the_digest_or_the_artifact(
     (article,) = store.iter_articles()  # stored clean, so exports show no spoof either
     assert article.url == "https://alpha.test/news/istanbul"
     assert article.title == "Russian and Ukrainian negotiators sit down in Istanbul"
+
+
+def _mailed_text(store: Store, config: Config, now: datetime | None = None) -> str:
+    """Compose, deliver to the outbox, and return the one digest's text (spaces collapsed)
+    and HTML parts."""
+    (composed,) = compose_digests(config, store, now=now)
+    (outcome,) = deliver_pending(store, config.outbox_dir, None)
+    message = message_from_bytes(outcome.outbox_path.read_bytes(), policy=policy.default)  # type: ignore[union-attr]
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert composed.digest_id == message["X-Storywatch-Digest"]
+    return " ".join(text.split()) + "\n" + html
+
+
+def test_every_mail_says_truthfully_which_sources_failed_since_the_last_one(
+    world: World, feed_server: FeedServer
+) -> None:
+    config, open_store = world
+    config = config.model_copy(
+        update={
+            "digest": config.digest.model_copy(update={"heartbeat": True, "to": RECIPIENTS[:1]})
+        }
+    )
+    store = open_store()
+    trusted = "checked every feed: this mail says so, so that silence can be trusted"
+    # 1. a digest of news while Beta is down: it names Beta (no mail before: the latest run)
+    feed_server.set_feed("/alpha.xml", rss("Alpha", [ITEM_TALKS]))
+    feed_server.set_status("/beta.xml", 404)
+    detect(config, store)
+    text = _mailed_text(store, config)
+    assert "1 new development" in text
+    assert "1 of 2 sources failed in the latest run: Beta (HTTP 404)." in text
+    assert trusted not in text
+    # 2. nothing new, both read: only now may the heartbeat say silence can be trusted
+    serve(feed_server, [ITEM_TALKS], [ITEM_BAKERY])
+    detect(config, store)
+    text = _mailed_text(store, config)
+    assert "nothing new since" in text
+    assert "All 2 sources were checked since the last mail and none failed." in text
+    assert trusted in text
+    # 3. next day, Beta failed in one run and recovered in the next: still named
+    feed_server.set_status("/beta.xml", 410)
+    detect(config, store)
+    serve(feed_server, [ITEM_TALKS], [ITEM_BAKERY])
+    detect(config, store)
+    text = _mailed_text(store, config, datetime.now(UTC) + timedelta(days=1))  # a new day
+    assert "1 of 2 sources failed since the last mail: Beta (HTTP 410)." in text
+    assert trusted not in text and "Silence is not proof that nothing happened" in text
