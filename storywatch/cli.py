@@ -126,7 +126,8 @@ def _open_store(config: Config) -> Store:
     try:
         return Store.open(config.database_url)
     except StoreError as exc:
-        err.print("[red]error:[/]", _first_line(exc), highlight=False)
+        err.print("[red]error:[/]", end=" ")
+        err.print(_first_line(exc), highlight=False, markup=False)  # "[...]" is not markup
         raise typer.Exit(EXIT_FAILED) from None
 
 
@@ -163,11 +164,12 @@ def _quiet_database_tracebacks() -> None:
 
 def _database_failed(exc: Exception) -> typer.Exit:
     """The database failed mid-run (gone, full disk): one error line, exit 1."""
+    err.print("[red]error:[/]", end=" ")
     err.print(
-        "[red]error:[/] the database failed during the run:",
-        _first_line(exc),
+        f"the database failed during the run: {_first_line(exc)} "
         "(what was stored stays; the next run goes on from there)",
         highlight=False,
+        markup=False,
     )
     return typer.Exit(EXIT_FAILED)
 
