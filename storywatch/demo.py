@@ -55,6 +55,16 @@ def serve_demo_feeds() -> Iterator[str]:
         server.server_close()
 
 
+def isolate_from_environment() -> list[str]:
+    """Drop every STORYWATCH_* variable from this process's environment (the flow and its tasks
+    read it): the demo uses only its own folder, never the database, outbox or SMTP server the
+    environment names. Returns the names dropped, sorted, for the demo to say so."""
+    dropped = sorted(name for name in os.environ if name.startswith("STORYWATCH_"))
+    for name in dropped:
+        del os.environ[name]
+    return dropped
+
+
 def write_demo_config(folder: Path, base_url: str) -> Path:
     """Write sources.yaml (+ the seed) for the demo into ``folder``; return the config path."""
     folder.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -61,3 +62,16 @@ def write_config(folder: Path, sources: dict[str, str], **ingest: object) -> Pat
     path = folder / "sources.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
+
+
+def fill_disk(folder: Path, leave: int = 0) -> None:
+    """Write a filler file in ``folder`` until its disk is full, then free ``leave`` bytes."""
+    try:
+        with open(folder / "filler", "wb") as filler:
+            while True:
+                filler.write(b"\0" * 4096)
+                filler.flush()
+    except OSError:
+        pass
+    filler_path = folder / "filler"
+    os.truncate(filler_path, max(0, filler_path.stat().st_size - leave))

@@ -21,7 +21,7 @@ import typer
 
 from storywatch.cli.argv import config_option_first
 from storywatch.cli.commands import _plural, _program_command, app
-from tests.factories import news_items, rss, write_config
+from tests.factories import fill_disk, news_items, rss, write_config
 from tests.feedserver import FeedServer
 
 STORYWATCH = str(Path(sys.executable).parent / "storywatch")
@@ -231,6 +231,78 @@ def test_demo_runs_offline_and_says_where_everything_went(
         assert f'data-development-id="{development["id"]}"' in html
         for article in development["articles"]:
             assert f'href="{escape(article["url"])}"' in html
+
+
+@pytest.mark.prefect
+def test_demo_ignores_the_environment_and_never_prints_a_password(
+    tmp_path: Path, prefect_api_url: str
+) -> None:
+    # Production settings in the environment: the demo must touch none of them (issue 14).
+    production = tmp_path / "production"
+    env = {
+        "PREFECT_API_URL": prefect_api_url,
+        "STORYWATCH_DATABASE_URL": "postgresql+psycopg://desk:s3cret-pw@127.0.0.1:1/prod",
+        "STORYWATCH_OUTBOX": str(production / "outbox"),
+        "STORYWATCH_SMTP_HOST": "127.0.0.1",
+        "STORYWATCH_SMTP_PORT": "1",
+        "STORYWATCH_SMTP_PASSWORD": "smtp-s3cret",
+    }
+    done = storywatch("demo", "--dir", str(tmp_path / "demo"), cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "s3cret" not in done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert f"database:      sqlite:///{tmp_path / 'demo' / 'storywatch.db'}" in done.stdout
+    assert (tmp_path / "demo" / "storywatch.db").exists()
+    assert not production.exists()  # no outbox copy written where the environment said
+    assert list((tmp_path / "demo" / "outbox").glob("*.eml"))
+    assert "ignoring STORYWATCH_DATABASE_URL" in done.stderr
+
+
+CLOSED_POSTGRES = "postgresql+psycopg://desk:db-s3cret@127.0.0.1:1/prod"
+
+
+@pytest.mark.prefect
+@pytest.mark.parametrize(
+    "command",
+    [("run", "--no-email"), ("backfill", "--since", "2025-01-01", "--until", "2025-01-02")],
+    ids=["run", "backfill"],
+)
+def test_an_unreachable_database_is_one_clean_error_line(
+    project: Path, prefect_api_url: str, command: tuple[str, ...]
+) -> None:
+    env = {"PREFECT_API_URL": prefect_api_url, "STORYWATCH_DATABASE_URL": CLOSED_POSTGRES}
+    done = storywatch(*command, cwd=project, env=env)
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    (line,) = [line for line in done.stderr.splitlines() if "error" in line.lower()]
+    assert line.startswith("error: cannot open database postgresql+psycopg://desk:***@127.0.0.1:1")
+    assert "db-s3cret" not in done.stderr
+
+
+@pytest.mark.prefect
+def test_sqlite_on_a_full_disk_is_a_clean_error(
+    tmp_path: Path, feed_server: FeedServer, prefect_api_url: str, full_disk: Path
+) -> None:
+    items = [{**item, "description": "Long paragraph. " * 40} for item in news_items("big", 400)]
+    feed_server.set_feed("/big.xml", rss("Big", items))
+    write_config(tmp_path, {"Big": feed_server.url("/big.xml")})
+    env = {
+        "PREFECT_API_URL": prefect_api_url,
+        "STORYWATCH_DATABASE_URL": f"sqlite:///{full_disk / 'storywatch.db'}",
+    }
+    assert storywatch("db", "upgrade", cwd=tmp_path, env=env).returncode == 0
+    fill_disk(full_disk, leave=64 * 1024)  # the database opens; storing 400 articles fills it
+    done = storywatch("run", "--no-email", cwd=tmp_path, env=env)
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, done.stderr[-3000:]
+    assert "database or disk is full" in errors[0] or "disk I/O error" in errors[0], errors
+    fill_disk(full_disk)  # no byte left: still one line
+    done = storywatch("run", "--no-email", cwd=tmp_path, env=env)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-3000:]
+    (error,) = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert "full" in error or "disk I/O error" in error, error
 
 
 def test_the_library_never_imports_prefect() -> None:

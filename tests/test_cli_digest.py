@@ -157,3 +157,19 @@ def test_run_says_once_that_a_storyline_without_recipients_is_never_mailed(
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stderr.count(UNMAILED) == 1 and done.stdout == ""
     assert not list((tmp_path / "outbox").glob("*.eml"))  # nothing composed, as it says
+
+
+def test_send_mails_even_when_the_outbox_is_unwritable_and_warns(
+    detected: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "a-file").write_text("")
+    with SmtpServer() as smtp:
+        env = {**smtp.env(), "STORYWATCH_OUTBOX": str(tmp_path / "a-file" / "outbox")}
+        done = storywatch("--config", str(detected), "digest", "--send", cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr  # the mail went out: documented in the README
+    assert len(smtp.received) == 1
+    assert "WARNING: cannot write the outbox copy" in done.stderr  # the log line
+    assert (
+        f"warning: 1 digest sent by SMTP without an outbox copy: {tmp_path / 'a-file' / 'outbox'}"
+        " cannot be written (read-only or full?)"
+    ) in done.stderr

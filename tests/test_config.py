@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import random
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from storywatch.config.config import ConfigError, load_config, resolve_config_path
+
+STORYWATCH = str(Path(sys.executable).parent / "storywatch")
 
 MINIMAL = """\
 storylines:
@@ -303,3 +310,206 @@ def test_postgresql_without_its_driver_names_the_extra(
     monkeypatch.setenv("STORYWATCH_DATABASE_URL", "postgresql://u@127.0.0.1/test")
     (found_problem,) = problems(write_config(tmp_path, MINIMAL))
     assert "pip install 'storywatch[postgres]'" in found_problem
+
+
+# -- hostile and mangled YAML (issue 14): a clean config error, never a traceback -------------
+
+
+def test_a_recursive_alias_is_a_config_error_with_its_line(tmp_path: Path) -> None:
+    found = problems(write_config(tmp_path, MINIMAL + "loop: &r [*r]\n"))
+    assert found == [
+        f"{tmp_path / 'sources.yaml'}:12: invalid YAML: a YAML alias refers to a "
+        "node that contains it (recursive alias)"
+    ]
+
+
+def test_an_alias_bomb_is_rejected_before_it_expands(tmp_path: Path) -> None:
+    bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]\n" for i in range(1, 10)
+    )  # 10**10 leaves when expanded
+    (found,) = problems(write_config(tmp_path, MINIMAL + bomb))
+    where, message = found.split(": ", 1)
+    assert message.startswith("invalid YAML: YAML aliases expand too far (an alias bomb?)")
+    assert int(where.rsplit(":", 1)[1]) >= 12  # the line of the bomb, not of the file
+
+
+def test_a_few_aliases_are_still_fine(tmp_path: Path) -> None:
+    text = MINIMAL.replace("to: [desk@example.org]", "to: *desk").replace(
+        "title: Ukraine peace talks",
+        "title: Ukraine peace talks\n    digest: {to: &desk [d@x.org]}",
+    )
+    config = load_config(write_config(tmp_path, text))
+    assert config.digest.to == ["d@x.org"]
+
+
+def test_a_seed_larger_than_the_cap_fails_fast_even_from_dev_zero(tmp_path: Path) -> None:
+    path = write_config(tmp_path, MINIMAL.replace("seeds/ukraine-peace-talks.md", "/dev/zero"))
+    (found,) = problems(path)
+    assert found == f"{path}:4: storylines[0].seed: seed file /dev/zero is larger than 1024 kB"
+    big = tmp_path / "seeds" / "big.md"
+    big.write_text("word " * 300_000)
+    (found,) = problems(write_config(tmp_path, MINIMAL.replace("ukraine-peace-talks.md", "big.md")))
+    assert "is larger than 1024 kB" in found
+
+
+def test_a_seed_front_matter_alias_bomb_is_a_seed_problem(tmp_path: Path) -> None:
+    path = write_config(tmp_path, MINIMAL)
+    (tmp_path / "seeds" / "ukraine-peace-talks.md").write_text("---\nplaces: &p [*p]\n---\nText.\n")
+    (found,) = problems(path)
+    assert (
+        found.endswith(
+            "front matter: a YAML alias refers to a node that contains it (recursive alias)"
+        )
+        and ":2:" in found
+    )
+
+
+SHIPPED = Path(__file__).resolve().parent.parent / "sources.yaml"
+SCALARS = [
+    "",
+    "null",
+    "42",
+    "-1.5e9",
+    "true",
+    "[]",
+    "{}",
+    "[a, b]",
+    "{k: v}",
+    "~",
+    "'x'",
+    '"\\x00"',
+    "!!binary aGk=",
+    "2025-01-01",
+    "*a",
+    "&a x",
+    "&b [*b]",
+    "&c {k: *c}",
+    "|\n  block",
+]
+
+
+def _mutate(text: str, rng: random.Random) -> str:
+    """One to three random edits of the kinds a hand or a bad merge makes."""
+    for _ in range(rng.randint(1, 3)):
+        lines = text.splitlines(keepends=True)
+        where = rng.randrange(len(lines))
+        kind = rng.choice(["flip", "delete", "duplicate", "indent", "alias", "swap", "bytes"])
+        if kind == "flip":
+            data = bytearray(text.encode())
+            data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
+            text = data.decode("utf-8", errors="replace")
+        elif kind == "delete":
+            del lines[where]
+            text = "".join(lines)
+        elif kind == "duplicate":
+            lines.insert(where, lines[where])
+            text = "".join(lines)
+        elif kind == "indent":
+            line = lines[where]
+            lines[where] = (
+                (" " * rng.choice([1, 2, 4])) + line if rng.random() < 0.6 else (line.lstrip(" "))
+            )
+            text = "".join(lines)
+        elif kind == "alias":
+            anchor = rng.choice(["&a ", "&b ", "*a", "*b", "&a [*a, *a] ", "<<: *a\n"])
+            line = lines[where]
+            cut = line.find(": ") + 2 if ": " in line else len(line) - len(line.lstrip(" -"))
+            lines[where] = line[:cut] + anchor + line[cut:]
+            text = "".join(lines)
+        elif kind == "swap":
+            line = lines[where]
+            if ": " in line:
+                lines[where] = line[: line.index(": ") + 2] + rng.choice(SCALARS) + "\n"
+            text = "".join(lines)
+        else:
+            noise = bytes(rng.randrange(256) for _ in range(rng.randint(1, 8)))
+            at = rng.randrange(len(text))
+            text = text[:at] + noise.decode("latin-1") + text[at:]
+    return text
+
+
+def _fuzz_folder(tmp_path: Path) -> Path:
+    shutil.copytree(SHIPPED.parent / "seeds", tmp_path / "seeds")
+    return tmp_path / "sources.yaml"
+
+
+def test_two_hundred_mutations_of_the_shipped_config_load_or_fail_cleanly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("STORYWATCH_DATABASE_URL", raising=False)
+    path = _fuzz_folder(tmp_path)
+    rng = random.Random(14)
+    original = SHIPPED.read_text(encoding="utf-8")
+    outcomes = {"valid": 0, "rejected": 0}
+    for round_ in range(200):
+        mutated = _mutate(original, rng)
+        path.write_bytes(mutated.encode("utf-8", errors="surrogateescape"))
+        try:
+            load_config(path)
+            outcomes["valid"] += 1
+        except ConfigError as exc:
+            assert exc.problems and all(str(p).startswith(str(path)) for p in exc.problems)
+            outcomes["rejected"] += 1
+        except Exception as exc:  # pragma: no cover - the failure this test exists for
+            pytest.fail(f"mutation {round_} raised {exc!r}:\n{mutated}")
+    assert outcomes["rejected"] > 50 and outcomes["valid"] > 5, outcomes
+
+
+def test_mutated_configs_give_check_a_clean_exit(tmp_path: Path) -> None:
+    path = _fuzz_folder(tmp_path)
+    rng = random.Random(1414)
+    original = SHIPPED.read_text(encoding="utf-8")
+    mutations = [_mutate(original, rng) for _ in range(4)]
+    mutations.append(original + "loop: &r [*r]\n")  # the issue's own two
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STORYWATCH_")}
+    for mutated in mutations:
+        path.write_text(mutated, encoding="utf-8")
+        done = subprocess.run(
+            [STORYWATCH, "--config", str(path), "check"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        assert done.returncode in (0, 2), done.stderr
+        assert "Traceback" not in done.stderr, done.stderr
+        assert done.returncode == 0 or "error: the configuration has" in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("agent", "expected"),
+    [
+        ('"storywatch/1 caf\\u00e9"', "only printable ASCII is allowed in a User-Agent, not 'é'"),
+        ('"sw/1\\r\\nX-Injected: 1"', "not '\\n', '\\r'"),
+        ('"sw/1\\0"', "not '\\x00'"),
+        ('"sw/1\\t(tab)"', "not '\\t'"),
+        ("x" * 513, "longer than 512 characters (513)"),
+        ('"  "', "is empty"),
+    ],
+)
+def test_a_user_agent_servers_would_refuse_is_a_config_error(
+    tmp_path: Path, agent: str, expected: str
+) -> None:
+    path = write_config(tmp_path, MINIMAL + f"ingest:\n  user_agent: {agent}\n")
+    (found,) = problems(path)
+    assert found.startswith(f"{path}:13: ingest.user_agent: "), found
+    assert expected in found, found
+
+
+def test_a_plain_user_agent_is_kept_and_check_exits_2_on_a_bad_one(tmp_path: Path) -> None:
+    agent = "storywatch/0.1 (+https://example.org/bot; desk@example.org)"
+    path = write_config(tmp_path, MINIMAL + f"ingest:\n  user_agent: '{agent}'\n")
+    assert load_config(path).ingest.fetch_limits().user_agent == agent
+    path.write_text(MINIMAL + 'ingest:\n  user_agent: "sw\\r\\nX: 1"\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STORYWATCH_")}
+    done = subprocess.run(
+        [STORYWATCH, "--config", str(path), "check"], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert f"{path}:13: ingest.user_agent: only printable ASCII" in done.stderr
+
+
+def test_a_source_name_with_a_bidi_control_is_a_config_error(tmp_path: Path) -> None:
+    path = write_config(tmp_path, MINIMAL.replace("name: Example Wire", 'name: "Wire \\u202eeriW"'))
+    (found,) = problems(path)
+    assert found.startswith(f"{path}:6: sources[0].name: ") and "bidirectional" in found

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from storywatch.config.config import DigestConfig, StorylineConfig
-from storywatch.digest.compose import Digest, build_digest, build_heartbeat
+from storywatch.digest.compose import Digest, FeedCheck, build_digest, build_heartbeat
 from storywatch.digest.render import RenderedDigest, build_message, render_digest
 from storywatch.store.developments import LinkedArticle, StoredDevelopment
 from storywatch.store.digests import EarlierDevelopment
@@ -89,8 +89,14 @@ EARLIER = {
 }
 
 
+FEEDS_FAILING = FeedCheck(8, (("Gamma Daily", "timeout"), ("Delta Radio", "HTTP 500")))
+
+
 def fixed_digest() -> Digest:
-    return build_digest(STORYLINE, SETTINGS, "desk@example.org", fixed_developments(), EARLIER, NOW)
+    developments = fixed_developments()
+    return build_digest(
+        STORYLINE, SETTINGS, "desk@example.org", developments, EARLIER, NOW, None, FEEDS_FAILING
+    )
 
 
 class Links(HTMLParser):
@@ -197,19 +203,77 @@ def test_hostile_feed_text_never_reaches_the_html_as_markup() -> None:
     assert page.tags.isdisjoint({"script", "iframe", "img", "b", "i", "em"})
     assert not any(name.startswith("on") for name, _ in page.attrs)
     assert "javascript:" not in rendered.html.lower()
-    # the odd but http(s) URL is kept exactly (the parser gives back the attribute value)
-    assert page.hrefs == ['https://ok.test/a?q="><script>x</script>']
+    # the odd but http(s) URL is kept, its quotes and angle brackets percent-encoded
+    assert page.hrefs == ["https://ok.test/a?q=%22%3E%3Cscript%3Ex%3C/script%3E"]
     assert "Talks resume" in rendered.html and rendered.digest.subject.startswith("Truce talks:")
 
 
 def test_hostile_feed_text_is_plain_in_the_text_part_and_the_artifact() -> None:
     rendered = hostile_digest()
-    # a plain-text part shows text, never markup: only the (exported, literal) odd URL has "<"
-    text = rendered.text.replace('https://ok.test/a?q="><script>x</script>', "URL")
-    assert "<" not in text and "javascript:" not in text
+    # a plain-text part shows text, never markup (the odd URL's "<" is percent-encoded)
+    assert "<" not in rendered.text and "javascript:" not in rendered.text
     assert "Talks resume" in rendered.text
     assert "javascript:" not in rendered.markdown
     assert "<script" not in rendered.markdown.replace("\\<script", "")
+
+
+@pytest.mark.parametrize(
+    ("url", "href"),
+    [
+        ("https://x.test/a'><script>alert(1)</script>", "https://x.test/a%27%3E%3Cscript%3E"),
+        ('https://x.test/a"onmouseover="x', "https://x.test/a%22onmouseover=%22x"),
+        ("https://x.test/a b`c", "https://x.test/a%20b%60c"),
+        ("https://x.test/a{b}|c\\d^e", "https://x.test/a%7Bb%7D%7Cc%5Cd%5Ee"),
+        ("https://x.test/caf\u00e9?q=a%20b&r=1#top", "https://x.test/caf%C3%A9?q=a%20b&r=1#top"),
+    ],
+)
+def test_odd_characters_in_links_are_percent_encoded_in_the_rendered_html(
+    url: str, href: str
+) -> None:
+    linked = development(1, ["meeting"], "Talks", articles=[LinkedArticle(url, "t", "Odd", NOW)])
+    rendered = render_digest(build_digest(STORYLINE, SETTINGS, "d@x.org", [linked], {}, NOW))
+    (found,) = parse(rendered.html).hrefs
+    assert found.startswith(href)
+    # in the serialised HTML (after CSS inlining) the href holds none of them raw
+    (raw,) = re.findall(r'href="([^"]*)"', rendered.html)
+    assert not set(raw) & set("'\"<> `{}|\\^") and raw.isascii(), raw
+    assert found in rendered.text  # the text part shows the same link
+
+
+TRUSTED = (
+    "storywatch is running and checked every feed: this mail says so, so that silence can be"
+    " trusted."
+)
+FAILED_SENTENCE = (
+    "2 of 8 sources failed since the last mail: Gamma Daily (timeout), Delta Radio (HTTP 500)."
+)
+
+
+def test_a_heartbeat_trusts_silence_only_when_every_feed_was_checked_and_none_failed() -> None:
+    last = datetime(2025, 4, 12, 7, tzinfo=UTC)
+    failing = render_digest(
+        build_heartbeat(STORYLINE, SETTINGS, "d@x.org", last, NOW, FEEDS_FAILING)
+    )
+    for part in (" ".join(failing.text.split()), failing.html):
+        assert FAILED_SENTENCE in part
+        assert TRUSTED not in part and "Silence is not proof that nothing happened" in part
+    unchecked = FeedCheck(8, unchecked=("Gamma Daily",), since_last_mail=False)
+    rendered = render_digest(build_heartbeat(STORYLINE, SETTINGS, "d@x.org", None, NOW, unchecked))
+    assert "1 of 8 sources was not checked in the latest run: Gamma Daily." in rendered.text
+    assert TRUSTED not in " ".join(rendered.text.split())
+    fine = render_digest(build_heartbeat(STORYLINE, SETTINGS, "d@x.org", last, NOW, FeedCheck(8)))
+    for part in (" ".join(fine.text.split()), fine.html):
+        assert "All 8 sources were checked since the last mail and none failed." in part
+        assert TRUSTED in part
+    unknown = render_digest(build_heartbeat(STORYLINE, SETTINGS, "d@x.org", last, NOW))
+    assert "silence can be trusted" not in unknown.html  # no fetch history given: no claim
+
+
+def test_every_digest_names_the_sources_that_failed() -> None:
+    rendered = render_digest(fixed_digest())
+    sentence = FAILED_SENTENCE
+    assert sentence in " ".join(rendered.text.split()) and sentence in rendered.html
+    assert sentence.replace("(", "\\(").replace(")", "\\)") in rendered.markdown  # the artifact
 
 
 def test_heartbeat_says_nothing_new_since_the_last_digest() -> None:

@@ -14,6 +14,7 @@ from storywatch.pipeline.ingest import IngestReport, ingest_once
 from storywatch.store.repository import Store
 from tests.factories import BASE_DATE, news_items, rss, write_config
 from tests.feedserver import FeedServer
+from tests.test_parse import BILLION_LAUGHS
 
 
 @pytest.fixture
@@ -109,6 +110,10 @@ FAULTS: dict[str, Callable[[FeedServer], str]] = {
         or "/bad"
     ),
     "over the cap": lambda s: s.set_huge("/bad", 1024 * 1024) or "/bad",
+    "entity bomb": lambda s: (
+        s.set_raw("/bad", BILLION_LAUGHS.encode(), {"Content-Type": "application/rss+xml"})
+        or "/bad"
+    ),
     "dns": lambda s: "http://no-such-host.invalid/feed.xml",
     "refused": lambda s: "http://127.0.0.1:9/feed.xml",
 }
@@ -127,9 +132,20 @@ def test_a_failing_feed_is_recorded_and_the_others_are_stored(
     assert report.fetched == 1 and report.failed == 1
     health = {h.name: h for h in store.source_health()}
     assert health["Bad"].consecutive_failures == 1 and health["Bad"].last_error
+    assert health["Bad"].articles == 0  # a failed feed stores nothing
     assert health["Good"].articles == 4 and health["Good"].last_error is None
     run()
     assert {h.name: h for h in store.source_health()}["Bad"].consecutive_failures == 2
+
+
+def test_an_entity_bomb_is_a_failed_source_that_says_why(setup, feed_server) -> None:
+    feed_server.set_raw("/bomb.xml", BILLION_LAUGHS.encode(), {"Content-Type": "application/xml"})
+    run, store = setup({"Bomb": "/bomb.xml"})
+    assert by_source(run())["Bomb"] == ("error", 0)
+    (health,) = store.source_health()  # what `storywatch sources status` shows
+    assert health.last_status == "error" and health.articles == 0
+    assert "rejected an entity bomb" in (health.last_error or "")
+    assert list(store.iter_articles()) == []
 
 
 def test_a_bozo_feed_keeps_the_entries_it_could_read(setup, feed_server) -> None:

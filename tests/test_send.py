@@ -4,11 +4,13 @@ down then up sends once, later; concurrent runs send once."""
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from html.parser import HTMLParser
 from pathlib import Path
@@ -23,7 +25,7 @@ from storywatch.pipeline.detect import detect_storyline
 from storywatch.pipeline.digests import compose_digests
 from storywatch.pipeline.ingest import ingest_once
 from storywatch.store.repository import Store
-from tests.factories import rss
+from tests.factories import fill_disk, rss
 from tests.feedserver import FeedServer
 from tests.smtpserver import SmtpServer
 from tests.storyfeeds import (
@@ -467,3 +469,148 @@ def test_tls_refuses_a_certificate_it_cannot_verify_and_sends_when_told_not_to_v
         sent = deliver_pending(store, config.outbox_dir, trusting)
         assert [o.status for o in sent] == ["sent", "sent"]
         assert len(server.received) == 2
+
+
+# -- the outbox is a copy when there is an SMTP server (issue 14) ----------------------------
+
+
+def test_smtp_still_sends_when_the_outbox_cannot_be_written_and_says_so_loudly(
+    world: World,
+    feed_server: FeedServer,
+    smtp: SmtpServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    config, store = talks_composed(world, feed_server)
+    (tmp_path / "not-a-folder").write_text("")  # no outbox can be made under a file
+    monkeypatch.setenv("STORYWATCH_OUTBOX", str(tmp_path / "not-a-folder" / "outbox"))
+    with caplog.at_level("WARNING", logger="storywatch.digest.send"):
+        outcomes = deliver_pending(store, config.outbox_dir, SmtpSettings.from_env(smtp.env()))
+    assert [(o.status, o.transport) for o in outcomes] == [("sent", "smtp")] * 2
+    assert len(smtp.received) == 2
+    assert all(
+        o.outbox_error and "cannot write the outbox copy" in o.outbox_error for o in outcomes
+    )
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 2 and all(
+        "WARNING: cannot write the outbox copy" in w for w in warnings
+    )
+    assert deliver_pending(store, config.outbox_dir, None) == []  # sent: never again
+
+
+def test_outbox_only_delivery_fails_and_stays_pending_when_the_copy_cannot_be_written(
+    world: World, feed_server: FeedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config, store = talks_composed(world, feed_server)
+    (tmp_path / "not-a-folder").write_text("")
+    monkeypatch.setenv("STORYWATCH_OUTBOX", str(tmp_path / "not-a-folder" / "outbox"))
+    outcomes = deliver_pending(store, config.outbox_dir, None)
+    assert [o.status for o in outcomes] == ["failed", "failed"]
+    assert len(store.pending_deliveries(STALE_CLAIM)) == 2
+
+
+def test_a_full_outbox_keeps_no_partial_and_recovers_once_space_returns(
+    world: World, feed_server: FeedServer, full_disk: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config, store = talks_composed(world, feed_server)
+    outbox = full_disk / "outbox"
+    monkeypatch.setenv("STORYWATCH_OUTBOX", str(outbox))
+    outbox.mkdir()
+    fill_disk(full_disk)  # not a byte left: each write fails part-way
+    outcomes = deliver_pending(store, config.outbox_dir, None)
+    assert [o.status for o in outcomes] == ["failed", "failed"]
+    assert list(outbox.iterdir()) == []  # no .tmp partial left to keep the disk full
+    # A run killed mid-write left a big partial: the next pass removes it (it is stale) first.
+    (full_disk / "filler").unlink()
+    fresh = outbox / "another-run-writing.5e6f7a8b.tmp"  # a write in progress: left alone
+    fresh.write_text("partial")
+    stale = outbox / "ukraine-peace-talks-0123456789abcdef.1a2b3c4d.tmp"
+    fill_disk(outbox)
+    (outbox / "filler").rename(stale)
+    old = time.time() - 120
+    os.utime(stale, (old, old))
+    outcomes = deliver_pending(store, config.outbox_dir, None)
+    assert [o.status for o in outcomes] == ["sent", "sent"]
+    assert not stale.exists() and fresh.exists()
+    assert len(list(outbox.glob("*.eml"))) == 2
+
+
+BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+
+
+def test_bidi_controls_from_a_feed_never_reach_the_digest_or_the_artifact(
+    world: World, feed_server: FeedServer
+) -> None:
+    config, open_store = world
+    store = open_store()
+    spoofed = {
+        **ITEM_TALKS,
+        "title": "Russian and Ukrainian \u202enegotiators\u202c sit \u2066down\u2069 in Istanbul",
+        "description": "\u200fDelegations from Russia and Ukraine\u061c held direct talks in "
+        "\u2067Istanbul\u2069 on Friday, \u202athe first\u202c such meeting in years.\u200e",
+        "link": "https://alpha.test/news/\u202eistanbul\u202c?utm_source=feed",
+    }
+    serve(feed_server, [spoofed], [])
+    detect(config, store)
+    compose_digests(config, store)
+    deliveries = store.pending_deliveries(STALE_CLAIM)
+    assert len(deliveries) == 2
+    for delivery in deliveries:
+        message = message_from_bytes(delivery.message.encode(), policy=policy.default)
+        text, html = (part.get_content() for part in message.iter_parts())  # type: ignore[attr-defined]
+        for shown in (text, html, delivery.markdown, delivery.subject):  # markdown: the artifact
+            assert not set(BIDI) & set(shown), [hex(ord(c)) for c in set(BIDI) & set(shown)]
+        assert "negotiators sit down in Istanbul" in text and "negotiators sit down" in html
+        assert 'href="https://alpha.test/news/istanbul"' in html
+    (article,) = store.iter_articles()  # stored clean, so exports show no spoof either
+    assert article.url == "https://alpha.test/news/istanbul"
+    assert article.title == "Russian and Ukrainian negotiators sit down in Istanbul"
+
+
+def _mailed_text(store: Store, config: Config, now: datetime | None = None) -> str:
+    """Compose, deliver to the outbox, and return the one digest's text (spaces collapsed)
+    and HTML parts."""
+    (composed,) = compose_digests(config, store, now=now)
+    (outcome,) = deliver_pending(store, config.outbox_dir, None)
+    message = message_from_bytes(outcome.outbox_path.read_bytes(), policy=policy.default)  # type: ignore[union-attr]
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert composed.digest_id == message["X-Storywatch-Digest"]
+    return " ".join(text.split()) + "\n" + html
+
+
+def test_every_mail_says_truthfully_which_sources_failed_since_the_last_one(
+    world: World, feed_server: FeedServer
+) -> None:
+    config, open_store = world
+    config = config.model_copy(
+        update={
+            "digest": config.digest.model_copy(update={"heartbeat": True, "to": RECIPIENTS[:1]})
+        }
+    )
+    store = open_store()
+    trusted = "checked every feed: this mail says so, so that silence can be trusted"
+    # 1. a digest of news while Beta is down: it names Beta (no mail before: the latest run)
+    feed_server.set_feed("/alpha.xml", rss("Alpha", [ITEM_TALKS]))
+    feed_server.set_status("/beta.xml", 404)
+    detect(config, store)
+    text = _mailed_text(store, config)
+    assert "1 new development" in text
+    assert "1 of 2 sources failed in the latest run: Beta (HTTP 404)." in text
+    assert trusted not in text
+    # 2. nothing new, both read: only now may the heartbeat say silence can be trusted
+    serve(feed_server, [ITEM_TALKS], [ITEM_BAKERY])
+    detect(config, store)
+    text = _mailed_text(store, config)
+    assert "nothing new since" in text
+    assert "All 2 sources were checked since the last mail and none failed." in text
+    assert trusted in text
+    # 3. next day, Beta failed in one run and recovered in the next: still named
+    feed_server.set_status("/beta.xml", 410)
+    detect(config, store)
+    serve(feed_server, [ITEM_TALKS], [ITEM_BAKERY])
+    detect(config, store)
+    text = _mailed_text(store, config, datetime.now(UTC) + timedelta(days=1))  # a new day
+    assert "1 of 2 sources failed since the last mail: Beta (HTTP 410)." in text
+    assert trusted not in text and "Silence is not proof that nothing happened" in text

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
 from storywatch.cli.argv import CONFIG_OPTION_NAMES, config_option_first
 from storywatch.cli.export import (
@@ -121,8 +122,52 @@ def _open_store(config: Config) -> Store:
     try:
         return Store.open(config.database_url)
     except StoreError as exc:
-        err.print(f"[red]error:[/] {exc}", highlight=False)
+        err.print("[red]error:[/]", end=" ")
+        err.print(_first_line(exc), highlight=False, markup=False)  # "[...]" is not markup
         raise typer.Exit(EXIT_FAILED) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    """An error's own words on one line (SQLAlchemy adds its SQL and a "Background" link)."""
+    orig = getattr(exc, "orig", None)  # a DBAPI error wrapped by SQLAlchemy: the driver's words
+    text = str(orig if orig is not None and not isinstance(exc, StoreError) else exc)
+    return (text.strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _quiet_database_tracebacks() -> None:
+    """Prefect prints a failed task's or flow's exception with its traceback on stderr; for a
+    database failure the command says it in one error line instead (the traceback still goes
+    to the run's logs in the Prefect API: its handler sees the record first, unchanged)."""
+    for handler in logging.getLogger().handlers:
+        formatter = handler.formatter
+        if formatter is None or getattr(formatter, "storywatch_quiet", False):
+            continue
+
+        def short(record: logging.LogRecord, full: Any = formatter.format) -> str:
+            exc = record.exc_info[1] if record.exc_info else None
+            if not isinstance(exc, StoreError | SQLAlchemyError):
+                return str(full(record))
+            saved = record.exc_info, record.exc_text
+            record.exc_info, record.exc_text = None, None
+            try:
+                return f"{full(record)} ({type(exc).__name__}: {_first_line(exc)})"
+            finally:
+                record.exc_info, record.exc_text = saved
+
+        formatter.format = short  # type: ignore[method-assign]
+        formatter.storywatch_quiet = True  # type: ignore[attr-defined]
+
+
+def _database_failed(exc: Exception) -> typer.Exit:
+    """The database failed mid-run (gone, full disk): one error line, exit 1."""
+    err.print("[red]error:[/]", end=" ")
+    err.print(
+        f"the database failed during the run: {_first_line(exc)} "
+        "(what was stored stays; the next run goes on from there)",
+        highlight=False,
+        markup=False,
+    )
+    return typer.Exit(EXIT_FAILED)
 
 
 @app.command()
@@ -158,7 +203,11 @@ def run(
     config = _load(ctx)
     if not no_email:
         _check_smtp_env()
-    report = _run_pipeline_flow(config, kind="run", send_email=not no_email)
+    _open_store(config).close()  # an unreachable database: one error line, before any work
+    try:
+        report = _run_pipeline_flow(config, kind="run", send_email=not no_email)
+    except (StoreError, SQLAlchemyError) as exc:
+        raise _database_failed(exc) from None
     _print_run_summary(report)
     _print_new_developments(config, report.run_id)
     if not no_email:
@@ -191,6 +240,7 @@ def _run_pipeline_flow(config: Config, kind: str, send_email: bool = True) -> In
     from flows.run import run  # Prefect loads here, only for commands that orchestrate
 
     _setup_logging(logging.getLogger("storywatch").level)
+    _quiet_database_tracebacks()
     start_temporary_server()
     flow_run = run(str(config.path.resolve()), kind=kind, send_email=send_email)
     return asyncio.run(flow_run).unquote()
@@ -297,8 +347,14 @@ def demo(
     ] = Path("storywatch-demo"),
 ) -> None:
     """Offline demo: serve the bundled feeds locally and run the pipeline on them."""
-    from storywatch.demo import serve_demo_feeds, write_demo_config
+    from storywatch.demo import isolate_from_environment, serve_demo_feeds, write_demo_config
+    from storywatch.store.database import safe_url as masked_url
 
+    ignored = isolate_from_environment()
+    if ignored:
+        err.print(
+            f"demo: ignoring {', '.join(ignored)}: the demo uses only {folder}", highlight=False
+        )
     with serve_demo_feeds() as base_url:
         config_path = write_demo_config(folder, base_url)
         config = load_config(config_path)
@@ -309,7 +365,7 @@ def demo(
     outbox = _print_deliveries(config, report.run_id)
     command = f"{_program_command()} --config {shlex.quote(str(config_path))}"
     print(f"config:        {config_path}")
-    print(f"database:      {config.database_url}")
+    print(f"database:      {masked_url(config.database_url)}")
     print(f"this run:      {_plural(report.new_articles, 'new article')}")
     print(f"developments:  {command} export developments")
     print(f"articles:      {command} export articles --format json")
@@ -469,10 +525,17 @@ def backfill(
         raise typer.Exit(EXIT_CONFIG) from None
     if email:
         _check_smtp_env()
+    _open_store(config).close()  # an unreachable database: one error line, before any work
     _use_local_prefect_server()
-    report = run_backfill_flow(
-        config, window, email=email, storyline=storyline, sources=source, err=err
-    )
+    import flows.backfill  # noqa: F401  (Prefect loads here and sets up its logging)
+
+    _quiet_database_tracebacks()
+    try:
+        report = run_backfill_flow(
+            config, window, email=email, storyline=storyline, sources=source, err=err
+        )
+    except (StoreError, SQLAlchemyError) as exc:
+        raise _database_failed(exc) from None
     print_backfill_report(report, err)
     _print_new_developments(config, report.run_id)
     if email:
@@ -495,9 +558,12 @@ def _print_deliveries(config: Config, run_id: str) -> list[Path]:
     finally:
         store.close()
     paths = []
+    missing = 0
     for row in rows:
         path = config.outbox_dir / f"{row['digest_id']}.eml"
-        if row["status"] == "sent":
+        if row["status"] == "sent" and not path.exists():
+            missing += 1  # mailed by SMTP; its copy could not be written (send.py logged why)
+        elif row["status"] == "sent":
             paths.append(path)
         where = row["transport"] or "not sent"
         error = f": {row['last_error']}" if row["last_error"] and row["status"] != "sent" else ""
@@ -506,7 +572,19 @@ def _print_deliveries(config: Config, run_id: str) -> list[Path]:
             highlight=False,
             markup=False,
         )
+    _warn_outbox(missing, config.outbox_dir)
     return paths
+
+
+def _warn_outbox(missing: int, outbox: Path) -> None:
+    """SMTP delivery does not wait for the outbox copy; a missing copy is said loudly (the
+    exit status stays 0: the mail went out)."""
+    if missing:
+        err.print(
+            f"[yellow]warning:[/] {_plural(missing, 'digest')} sent by SMTP without an outbox "
+            f"copy: {outbox} cannot be written (read-only or full?)",
+            highlight=False,
+        )
 
 
 @app.command()
@@ -607,6 +685,7 @@ def _send_digests_now(config: Config, store: Store) -> int:
             highlight=False,
             markup=False,
         )
+    _warn_outbox(sum(o.outbox_error is not None for o in outcomes), config.outbox_dir)
     return sum(o.status == "failed" for o in outcomes)
 
 

@@ -19,14 +19,19 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from storywatch.config.seeds import SeedError, load_seed
+from storywatch.config.seeds import SeedError, load_seed, yaml_alias_problem
 from storywatch.fetch.model import FetchLimits  # the data only: no httpx
 
 DEFAULT_CONFIG_NAME = "sources.yaml"
+CONFIG_MAX_BYTES = 16 * 1024 * 1024  # ~200,000 sources: a bigger "config" is the wrong file
 # An archive template's placeholders (backfill): {page} counts from 1; {since} and {until} are
 # one day (YYYY-MM-DD), {before} the day after it (for exclusive date operators).
 ARCHIVE_PLACEHOLDERS = ("{page}", "{since}", "{until}", "{before}")
 _ID_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
+USER_AGENT_MAX = 512  # a header far longer is refused by servers (431) on every source
+# Bidirectional controls (marks, embeddings, overrides, isolates), as a regex class body:
+# normalise strips them from feed text, and a source name may not hold them.
+BIDI_CONTROLS = "\u200e\u200f\u202a-\u202e\u2066-\u2069\u061c"
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 
 
@@ -87,6 +92,22 @@ class IngestSettings(_Strict):
     dask_workers: int = Field(2, ge=1, le=256, description="LocalCluster workers")
     dask_processes: bool = True  # LocalCluster workers as processes (false: threads)
 
+    @field_validator("user_agent")
+    @classmethod
+    def _check_user_agent(cls, value: str | None) -> str | None:
+        """A header value every server takes: printable ASCII (no CR, LF or NUL), bounded."""
+        if value is None:
+            return None
+        if len(value) > USER_AGENT_MAX:
+            raise ValueError(f"longer than {USER_AGENT_MAX} characters ({len(value)})")
+        bad = sorted({c for c in value if not " " <= c <= "~"})
+        if bad:
+            shown = ", ".join(repr(c) for c in bad[:5])
+            raise ValueError(f"only printable ASCII is allowed in a User-Agent, not {shown}")
+        if not value.strip():
+            raise ValueError("is empty (leave it out for the default)")
+        return value
+
     @model_validator(mode="after")
     def _check_runner(self) -> IngestSettings:
         dask_keys = sorted(k for k in self.model_fields_set if k.startswith("dask_"))
@@ -132,6 +153,14 @@ class SourceConfig(_Strict):
     url: str
     archive: str | None = None  # URL template with {page}, {since}, {until} for backfill
     enabled: bool = True
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, value: str) -> str:
+        # The name labels the source in digests: no control that could reorder what they show.
+        if re.search(f"[\x00-\x1f\x7f{BIDI_CONTROLS}]", value):
+            raise ValueError(f"{value!r} holds a control or bidirectional-control character")
+        return value
 
     @field_validator("url")
     @classmethod
@@ -322,14 +351,23 @@ def load_config(path: str | Path | None = None) -> Config:
     file = resolve_config_path(path)
     name = str(file)
     try:
-        text = file.read_text(encoding="utf-8")
+        with file.open("rb") as handle:
+            raw = handle.read(CONFIG_MAX_BYTES + 1)  # never more: the path may be /dev/zero
+        if len(raw) > CONFIG_MAX_BYTES:
+            message = f"config file is larger than {CONFIG_MAX_BYTES // 1024 // 1024} MB"
+            raise ConfigError([ConfigProblem(name, None, message)])
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise ConfigNotFound([ConfigProblem(name, None, "config file not found")]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError([ConfigProblem(name, None, f"cannot read config: {exc}")]) from None
     try:
         root = yaml.compose(text, Loader=_YAML_LOADER)
+        if aliased := yaml_alias_problem(root):  # before anything expands the aliases
+            raise ConfigError([ConfigProblem(name, aliased[0], f"invalid YAML: {aliased[1]}")])
         data = yaml.load(text, Loader=_YAML_LOADER)  # a safe loader, C or Python
+    except RecursionError:
+        raise ConfigError([ConfigProblem(name, None, "invalid YAML: nested too deeply")]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

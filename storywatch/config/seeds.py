@@ -26,6 +26,58 @@ DEVELOPMENT_TYPES = (
 )
 
 
+SEED_MAX_BYTES = 1024 * 1024  # a seed is a page of prose: a bigger file is a mistake (/dev/zero)
+# YAML aliases may repeat a node; past this many nodes beyond the file's own (10x, at least
+# 10,000) an alias chain is a "billion laughs" bomb, rejected before anything expands it.
+YAML_ALIAS_FACTOR = 10
+YAML_ALIAS_SLACK = 10_000
+YAML_MAX_DEPTH = 100
+
+
+def yaml_alias_problem(root: yaml.Node | None) -> tuple[int, str] | None:
+    """(1-based line, message) when the composed YAML ``root`` holds an alias that contains
+    itself, expands past the bound above, or nests deeper than YAML_MAX_DEPTH; else None."""
+    if root is None:
+        return None
+    distinct: set[int] = set()
+    stack: list[yaml.Node] = [root]
+    while stack:  # the file's own nodes, each once
+        node = stack.pop()
+        if id(node) in distinct:
+            continue
+        distinct.add(id(node))
+        stack.extend(_children(node))
+    budget = [YAML_ALIAS_FACTOR * len(distinct) + YAML_ALIAS_SLACK]
+    return _expand(root, set(), 0, budget)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _expand(
+    node: yaml.Node, open_nodes: set[int], depth: int, budget: list[int]
+) -> tuple[int, str] | None:
+    line = node.start_mark.line + 1
+    if id(node) in open_nodes:
+        return line, "a YAML alias refers to a node that contains it (recursive alias)"
+    if depth > YAML_MAX_DEPTH:
+        return line, f"YAML nested more than {YAML_MAX_DEPTH} levels deep"
+    budget[0] -= 1
+    if budget[0] < 0:
+        return line, "YAML aliases expand too far (an alias bomb?): repeat the values instead"
+    open_nodes.add(id(node))
+    for child in _children(node):
+        if problem := _expand(child, open_nodes, depth + 1, budget):
+            return problem
+    open_nodes.discard(id(node))
+    return None
+
+
 class SeedError(Exception):
     """The seed file is missing or malformed. ``problems`` lists every one found, each as
     "<seed path>:<line>: <what>" when the line is known; the message joins them."""
@@ -82,7 +134,11 @@ def split_front_matter(document: str) -> tuple[str | None, str]:
 def load_seed(path: Path) -> Seed:
     """Read and validate a seed; SeedError lists every problem with its line in the seed."""
     try:
-        document = path.read_text(encoding="utf-8")
+        with path.open("rb") as file:
+            data = file.read(SEED_MAX_BYTES + 1)  # never more: the path may be /dev/zero
+        if len(data) > SEED_MAX_BYTES:
+            raise SeedError(f"seed file {path} is larger than {SEED_MAX_BYTES // 1024} kB")
+        document = data.decode("utf-8")
     except FileNotFoundError:
         raise SeedError(f"seed file not found: {path}") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -96,7 +152,11 @@ def load_seed(path: Path) -> Seed:
     if front is not None:
         try:
             node = yaml.compose(front, Loader=yaml.SafeLoader)
+            if aliased := yaml_alias_problem(node):
+                raise SeedError(f"{path}:{aliased[0] + 1}: front matter: {aliased[1]}")
             loaded = yaml.safe_load(front)
+        except RecursionError:
+            raise SeedError(f"{path}:2: front matter is nested too deeply") from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"{path}:{mark.line + 2}" if mark is not None else str(path)

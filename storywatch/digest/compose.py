@@ -16,16 +16,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 import nh3
 
-from storywatch.config.config import Config, DigestConfig, StorylineConfig
+from storywatch.config.config import BIDI_CONTROLS, Config, DigestConfig, StorylineConfig
 
 if TYPE_CHECKING:  # the store's records, as the store reads them: no store at run time
     from storywatch.store.developments import StoredDevelopment
-    from storywatch.store.digests import EarlierDevelopment
+    from storywatch.store.digests import EarlierDevelopment, FetchesSince
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,8 @@ TYPE_HEADINGS = {
 }
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'“‘(])")
 _SUMMARY_LIMIT = 300
+_URL_SAFE = ":/?#[]@!$&()*+,;=%"  # RFC 3986 delimiters but "'" (and "%": already encoded)
+_BIDI = re.compile(f"[{BIDI_CONTROLS}]")  # stored before normalise stripped them: never shown
 
 
 # -- the digest as the templates see it ------------------------------------------------------
@@ -85,6 +87,53 @@ class DigestSection:
 
 
 @dataclass(frozen=True)
+class FeedCheck:
+    """How the enabled sources fared since the recipient's last mail (the store's fetch
+    history), as every digest states it: silence can be trusted only when none failed."""
+
+    total: int  # enabled sources
+    failed: tuple[tuple[str, str], ...] = ()  # (source, short reason), in config order
+    unchecked: tuple[str, ...] = ()  # not fetched at all in that time
+    since_last_mail: bool = True  # False: no mail yet, the period is the latest run
+
+    @property
+    def all_checked(self) -> bool:
+        """Every source was fetched and none failed: the only case silence can be trusted."""
+        return self.total > 0 and not self.failed and not self.unchecked
+
+    @property
+    def sentences(self) -> list[str]:
+        when = "since the last mail" if self.since_last_mail else "in the latest run"
+        of = f"of {self.total} {'source' if self.total == 1 else 'sources'}"
+        if self.all_checked:
+            every = "The 1 source was" if self.total == 1 else f"All {self.total} sources were"
+            return [f"{every} checked {when} and none failed."]
+        out = []
+        if self.failed:
+            named = ", ".join(f"{clean_text(name)} ({reason})" for name, reason in self.failed)
+            out.append(f"{len(self.failed)} {of} failed {when}: {named}.")
+        if self.unchecked:
+            verb = "was" if len(self.unchecked) == 1 else "were"
+            named = ", ".join(clean_text(name) for name in self.unchecked)
+            out.append(f"{len(self.unchecked)} {of} {verb} not checked {when}: {named}.")
+        return out or [f"No source is enabled: nothing was checked {when}."]
+
+
+def check_feeds(config: Config, fetches: FetchesSince) -> FeedCheck:
+    """The ``FeedCheck`` of the config's enabled sources from their fetch history."""
+    names = [s.name for s in config.enabled_sources]
+    failed = tuple((n, _reason(*fetches.failed[n])) for n in names if n in fetches.failed)
+    unchecked = tuple(n for n in names if n not in fetches.checked)
+    return FeedCheck(len(names), failed, unchecked, fetches.since_last_mail)
+
+
+def _reason(kind: str | None, http_status: int | None) -> str:
+    if http_status and kind in ("http_status", "rate_limited", None):
+        return f"HTTP {http_status}"
+    return (kind or "error").replace("_", " ")
+
+
+@dataclass(frozen=True)
 class Digest:
     """One storyline's digest for one recipient (``kind`` heartbeat: nothing new)."""
 
@@ -98,6 +147,7 @@ class Digest:
     sections: list[DigestSection] = field(default_factory=list)
     since: str | None = None  # heartbeat: the last digest's date, when there was one
     window: str | None = None  # a backfill's digest: the replayed window, e.g. "12–18 Feb 2025"
+    feeds: FeedCheck | None = None  # how the sources fared since the last mail
 
     @property
     def title(self) -> str:
@@ -147,14 +197,17 @@ class Digest:
 def clean_text(value: str) -> str:
     """Feed text as plain text: tags and their scripts dropped, entities decoded, one line."""
     stripped = nh3.clean(value or "", tags=set())
-    return " ".join(html.unescape(stripped).split())
+    return " ".join(_BIDI.sub("", html.unescape(stripped)).split())
 
 
 def safe_url(url: str) -> str | None:
-    """The URL unchanged when it is http(s) with a host, else None (shown without a link)."""
+    """The URL when it is http(s) with a host, else None (shown without a link). Characters
+    that do not belong raw in a URL (quotes, angle brackets, backtick, space, backslash, braces,
+    caret, pipe, non-ASCII) are percent-encoded, so no re-serialisation of the HTML (CSS
+    inlining) can show them raw inside an href; what is already encoded stays as it is."""
     parts = urlsplit(url.strip())
     if parts.scheme.lower() in ("http", "https") and parts.hostname and url == url.strip():
-        return url
+        return quote(url, safe=_URL_SAFE)
     return None
 
 
@@ -171,9 +224,10 @@ def build_digest(
     earlier: dict[str, EarlierDevelopment],
     created_at: datetime,
     window: str | None = None,
+    feeds: FeedCheck | None = None,
 ) -> Digest:
     """The digest of ``developments`` for one recipient, grouped by development type
-    (``window``: a backfill's digest, marked as such)."""
+    (``window``: a backfill's digest, marked as such; ``feeds``: what it says of the sources)."""
     items: dict[str, list[DigestItem]] = {}
     for development in developments:
         section = _section_of(development.types)
@@ -194,6 +248,7 @@ def build_digest(
         kind="backfill" if window else "developments",
         sections=sections,
         window=window,
+        feeds=feeds,
     )
 
 
@@ -203,6 +258,7 @@ def build_heartbeat(
     recipient: str,
     last_digest_at: datetime | None,
     created_at: datetime,
+    feeds: FeedCheck | None = None,
 ) -> Digest:
     since = _local(last_digest_at, settings.timezone).strftime("%-d %b") if last_digest_at else None
     return Digest(
@@ -214,6 +270,7 @@ def build_heartbeat(
         timezone=settings.timezone,
         kind="heartbeat",
         since=since,
+        feeds=feeds,
     )
 
 

@@ -4,6 +4,13 @@ Exactly once per digest and recipient (the ``deliveries`` table decides, nothing
 
     claim (pending -> sending, one winner) -> outbox copy -> handing -> SMTP -> confirm (sent)
 
+With an SMTP server the outbox copy is a copy: when it cannot be written (read-only or full
+outbox) the mail still goes out, a WARNING is logged and the outcome carries
+``outbox_error`` for the command's summary. Without one the copy is the delivery, so failing
+to write it fails the delivery. A copy is written to ``<id>.<random>.tmp`` and renamed; a
+partial is removed when the write fails, and stale ones (a killed run's) at the start of
+each delivery pass, so a full outbox recovers once space returns.
+
 A failure (SMTP down, refused, TLS error) gives the delivery back as pending with the error
 recorded (worded by ``storywatch.digest.errors``); the next run sends it. Once a server fails as
 a whole (refused, timed out, TLS, login), the pass leaves its other deliveries pending, unclaimed
@@ -21,12 +28,14 @@ per storyline from a prefect-email EmailServerCredentials block that the flows r
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import smtplib
 import ssl
+import time
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from email.parser import HeaderParser
 from email.utils import parseaddr
@@ -44,6 +53,7 @@ from storywatch.store.repository import Store
 log = logging.getLogger(__name__)
 
 STALE_CLAIM = timedelta(minutes=15)  # far beyond one SMTP exchange's timeout
+STALE_PARTIAL = timedelta(minutes=1)  # writing one .eml takes milliseconds
 
 
 @dataclass(frozen=True)
@@ -60,6 +70,7 @@ class DeliveryOutcome:
     error: str | None
     markdown: str
     developments: int
+    outbox_error: str | None = None  # sent by SMTP, but its outbox copy could not be written
 
 
 def send_message(settings: SmtpSettings, message: str) -> None:
@@ -90,9 +101,33 @@ def write_outbox(outbox: Path, digest_id: str, message: str) -> Path:
     outbox.mkdir(parents=True, exist_ok=True)
     path = outbox / f"{digest_id}.eml"
     partial = path.with_suffix(f".{uuid.uuid4().hex[:8]}.tmp")
-    partial.write_text(message, encoding="ascii", newline="\n")
-    partial.replace(path)
+    try:
+        partial.write_text(message, encoding="ascii", newline="\n")
+        partial.replace(path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)  # a partial left on a full disk keeps it full
+        raise
     return path
+
+
+def remove_stale_partials(outbox: Path, now: float | None = None) -> int:
+    """Remove ``.tmp`` partials older than STALE_PARTIAL (a run killed mid-write left them);
+    return how many. Newer ones may be another run's write in progress."""
+    cutoff = (time.time() if now is None else now) - STALE_PARTIAL.total_seconds()
+    removed = 0
+    try:
+        partials = list(outbox.glob("*.tmp"))
+    except OSError:
+        return 0
+    for partial in partials:
+        with contextlib.suppress(OSError):
+            if partial.stat().st_mtime < cutoff:
+                partial.unlink()
+                removed += 1
+    if removed:
+        log.info("outbox %s: removed %d stale partial copies", outbox, removed)
+    return removed
 
 
 def deliver_pending(
@@ -109,6 +144,7 @@ def deliver_pending(
     # this pass: each further recipient would wait out the same timeout for the same error.
     down: dict[SmtpSettings, str] = {}
     outcomes = [_report_unsure(d) for d in store.unsure_deliveries(STALE_CLAIM)]
+    remove_stale_partials(outbox)
     for delivery in store.pending_deliveries(STALE_CLAIM):
         settings = chosen.get(delivery.storyline, smtp)
         if settings is not None and settings in down:
@@ -130,10 +166,19 @@ def _deliver(
         return _outcome(delivery, "skipped", None, None, None)
     failpoints.reach("claimed")
     path: Path | None = None
+    outbox_error = None
     try:
         path = write_outbox(outbox, delivery.digest_id, delivery.message)
     except OSError as exc:
-        return _failed(store, delivery, token, None, f"cannot write the outbox copy: {exc}")
+        outbox_error = f"cannot write the outbox copy in {outbox}: {exc}"
+        if smtp is None:  # the copy is the delivery
+            return _failed(store, delivery, token, None, outbox_error)
+        log.warning(
+            "%s: WARNING: %s; the digest for %s goes out by SMTP without it",
+            delivery.storyline,
+            outbox_error,
+            delivery.recipient,
+        )
     if smtp is not None:
         store.hand_over_delivery(delivery.id, token)
         try:
@@ -149,7 +194,7 @@ def _deliver(
     log.info(
         "%s: digest sent to %s by %s (%s)", delivery.storyline, delivery.recipient, transport, path
     )
-    return _outcome(delivery, "sent", transport, path, None)
+    return replace(_outcome(delivery, "sent", transport, path, None), outbox_error=outbox_error)
 
 
 def _failed(

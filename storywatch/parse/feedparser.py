@@ -7,9 +7,10 @@ sees the document we:
 1. decode it ourselves (BOM, then the header charset, then the XML declaration, then UTF-8,
    windows-1252, latin-1) and hand feedparser clean UTF-8, so no later decoding step can reveal
    markup we did not inspect;
-2. rebuild the DOCTYPE: only short, literal, internal general entities survive, within an
-   expansion budget. External entities (XXE), parameter entities and entities that refer to
-   other entities (billion laughs) or would expand a lot (quadratic blow-up) are dropped;
+2. rebuild the DOCTYPE: only short, literal, internal general entities survive. External
+   entities (XXE) and parameter entities are dropped; a feed whose entities refer to other
+   entities (billion laughs) or would expand past a budget (quadratic blow-up) is rejected
+   (``ParseError``: nothing of it is stored);
 3. drop the stale XML declaration, junk before the first tag and control characters XML forbids.
 
 feedparser's sanitiser and relative-URI rewriting are switched off (storywatch sanitises at
@@ -56,6 +57,8 @@ MAX_ATTRIBUTES = 1_000  # per element, in tags longer than 8 KiB (others cannot 
 
 _FORBIDDEN_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _ENTITY_DECL = re.compile(r"<!ENTITY\s+(\w+)\s+(?:\"([^\"]*)\"|'([^'\"]*)')\s*>")
+_ANY_ENTITY_DECL = re.compile(r"<!ENTITY\s+([\w.:-]+)\s+(\"[^\"]*\"|'[^']*')", re.I)  # not %
+_ENTITY_REF = re.compile(r"&([A-Za-z_][\w.:-]*);")
 _SAFE_VALUE = re.compile(r"&#(?:\d{1,7}|x[0-9A-Fa-f]{1,6});|[^&%<>\"]*")
 _XML_DECL = re.compile(r"<\?xml(?:\s[^>]*)?\?>", re.I)
 _FEED_TAG = re.compile(r"<(?:rss|feed|rdf:RDF|channel)[\s>]")
@@ -173,11 +176,24 @@ def _rebuild_doctype(doctype: str, root: str, body: str, notes: list[str]) -> st
         and len(dq or sq) <= ENTITY_MAX_LENGTH
         and _SAFE_VALUE.fullmatch(dq or sq)
     }
+    nesting = sorted(
+        {name for name, value in _ANY_ENTITY_DECL.findall(doctype) if _refers_to_entities(value)}
+    )
+    if nesting:  # billion laughs: rejected, not stored with its references left unexpanded
+        raise ParseError(
+            "malformed",
+            f"rejected an entity bomb: the DOCTYPE declares entities that expand into other "
+            f"entities ({', '.join(nesting[:3])}{', ...' if len(nesting) > 3 else ''})",
+        )
     if len(safe) > ENTITY_MAX_COUNT:
         safe = {}
     cost = sum(len(value) * body.count(f"&{name};") for name, value in safe.items())
     if cost > ENTITY_EXPANSION_BUDGET:
-        safe = {}
+        raise ParseError(
+            "malformed",
+            f"rejected an entity bomb: its entities would expand to over "
+            f"{ENTITY_EXPANSION_BUDGET:,} characters",
+        )
     if "<!ENTITY" in doctype and len(safe) < doctype.count("<!ENTITY"):
         notes.append("ignored unsafe entity declarations in the DOCTYPE")
     root = root if XML_NAME.fullmatch(root) else "rss"
@@ -186,6 +202,12 @@ def _rebuild_doctype(doctype: str, root: str, body: str, notes: list[str]) -> st
         return head + ">" if head is _NETSCAPE_DOCTYPE else ""
     lines = "".join(f'<!ENTITY {name} "{value}">\n' for name, value in safe.items())
     return f"{head} [\n{lines}]>"
+
+
+def _refers_to_entities(value: str) -> bool:
+    """Whether an entity's replacement text references a general entity other than the five
+    predefined ones (character references such as &#160; are fine)."""
+    return any(ref not in _PREDEFINED for ref in _ENTITY_REF.findall(value))
 
 
 def _ends_inside_an_entry(text: str, entries: int) -> bool:

@@ -17,6 +17,7 @@ from urllib.parse import quote, unquote_plus, urljoin, urlsplit
 
 import nh3
 
+from storywatch.config.config import BIDI_CONTROLS
 from storywatch.parse.decode import FeedEntry, ParsedFeed
 
 
@@ -90,8 +91,10 @@ _TAG_LIKE = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>")
 _ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
 # Zero-width space, word joiner, BOM and soft hyphen vanish; other spaces become " " via split().
 # Zero-width characters, soft hyphens and C0 controls other than tab and line breaks (a NUL
-# cannot even be stored in a PostgreSQL text column).
-_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u2060\ufeff\u00ad]")
+# cannot even be stored in a PostgreSQL text column), and the bidirectional controls (marks,
+# embeddings, overrides, isolates: U+200E/F, U+202A-202E, U+2066-2069, U+061C), with which a
+# feed could make a headline or a link display spoofed text in a digest (config.BIDI_CONTROLS).
+_INVISIBLE = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b\u2060\ufeff\u00ad{BIDI_CONTROLS}]")
 _TEXT_CLEANER = nh3.Cleaner(
     tags=set(), attributes={}, link_rel=None, clean_content_tags={"script", "style", "template"}
 )

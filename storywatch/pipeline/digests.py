@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from storywatch.config.config import Config, DigestConfig, StorylineConfig
-from storywatch.digest.compose import build_digest, build_heartbeat
+from storywatch.digest.compose import build_digest, build_heartbeat, check_feeds
 from storywatch.digest.render import RenderedDigest, build_message, render_digest
 from storywatch.store.digests import DigestTransaction, NewDigest
 from storywatch.store.repository import Store
@@ -63,7 +63,9 @@ def compose_digests(
         settings = config.digest_for(storyline)
         for recipient in settings.to:
             with store.digest_transaction() as tx:
-                digest = _next_digest(tx, storyline, settings, recipient, created_at, window)
+                digest = _next_digest(
+                    tx, config, storyline, settings, recipient, created_at, window
+                )
                 if digest is not None and tx.add_digest(_to_row(digest, run_id)):
                     composed.append(_composed(digest))
     for c in composed:
@@ -79,6 +81,7 @@ def compose_digests(
 
 def _next_digest(
     tx: DigestTransaction,
+    config: Config,
     storyline: StorylineConfig,
     settings: DigestConfig,
     recipient: str,
@@ -89,15 +92,19 @@ def _next_digest(
     unsent = tx.unsent_developments(storyline.id, recipient, hold_backfills=window is None)
     if window is not None:
         unsent = [d for d in unsent if window.start <= d.first_seen < window.end]
+    last = tx.last_digest_at(storyline.id, recipient)
     if unsent:
         earlier = tx.earlier_developments(storyline.id, {d.updates for d in unsent if d.updates})
         label = window.label if window else None
-        digest = build_digest(storyline, settings, recipient, unsent, earlier, created_at, label)
+        feeds = check_feeds(config, tx.fetches_since(last))
+        digest = build_digest(
+            storyline, settings, recipient, unsent, earlier, created_at, label, feeds
+        )
         return render_digest(digest)
     if not settings.heartbeat or window is not None:
         return None
-    last = tx.last_digest_at(storyline.id, recipient)
-    heartbeat = build_heartbeat(storyline, settings, recipient, last, created_at)
+    feeds = check_feeds(config, tx.fetches_since(last))
+    heartbeat = build_heartbeat(storyline, settings, recipient, last, created_at, feeds)
     if tx.digest_exists(heartbeat.digest_id):  # one heartbeat a day at most
         return None
     return render_digest(heartbeat)
@@ -139,8 +146,10 @@ def preview_digest(
         unsent = tx.unsent_developments(storyline.id, recipient)
         earlier = tx.earlier_developments(storyline.id, {d.updates for d in unsent if d.updates})
         last = tx.last_digest_at(storyline.id, recipient)
+        feeds = check_feeds(config, tx.fetches_since(last))
     if unsent:
         return render_digest(
-            build_digest(storyline, settings, recipient, unsent, earlier, created_at)
+            build_digest(storyline, settings, recipient, unsent, earlier, created_at, None, feeds)
         )
-    return render_digest(build_heartbeat(storyline, settings, recipient, last, created_at))
+    heartbeat = build_heartbeat(storyline, settings, recipient, last, created_at, feeds)
+    return render_digest(heartbeat)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,8 +33,10 @@ from storywatch.store.tables import (
     DEVELOPMENTS,
     DIGEST_DEVELOPMENTS,
     DIGESTS,
+    FETCHES,
     IN_CHUNK,
     MEMORY,
+    RUNS,
     SOURCES,
     insert_ignore,
 )
@@ -82,6 +84,16 @@ class PendingDelivery:
     development_count: int
     attempts: int
     last_error: str | None
+
+
+@dataclass
+class FetchesSince:
+    """Fetch history for a digest: ``checked`` sources were fetched in the period, ``failed``
+    maps each one that failed to its latest failure's (error kind, HTTP status)."""
+
+    checked: set[str] = field(default_factory=set)
+    failed: dict[str, tuple[str | None, int | None]] = field(default_factory=dict)
+    since_last_mail: bool = True  # False: the period is the latest run (no mail before)
 
 
 class DigestTransaction:
@@ -173,6 +185,38 @@ class DigestTransaction:
                 DIGESTS.c.recipient == recipient,
                 DIGESTS.c.kind != QUIET_KIND,  # recorded by a backfill, never mailed
             )
+        )
+
+    def fetches_since(self, since: datetime | None) -> FetchesSince:
+        """The fetch history since ``since`` (the recipient's last mail); None: since the
+        latest run started (no mail yet). Which sources were fetched, and each failed one's
+        latest failure."""
+        if since is None:
+            since = self.conn.scalar(select(func.max(RUNS.c.started_at)))
+            if since is None:
+                return FetchesSince(since_last_mail=False)
+            mail = False
+        else:
+            mail = True
+        recent = FETCHES.c.started_at >= since
+        checked = self.conn.scalars(
+            select(SOURCES.c.name).where(
+                SOURCES.c.id.in_(select(FETCHES.c.source_id).where(recent))
+            )
+        )
+        latest = (
+            select(FETCHES.c.source_id, func.max(FETCHES.c.id).label("id"))
+            .where(recent, FETCHES.c.status == "error")
+            .group_by(FETCHES.c.source_id)
+            .subquery()
+        )
+        failures = self.conn.execute(
+            select(SOURCES.c.name, FETCHES.c.error_kind, FETCHES.c.http_status)
+            .join(latest, latest.c.id == FETCHES.c.id)
+            .join(SOURCES, SOURCES.c.id == FETCHES.c.source_id)
+        )
+        return FetchesSince(
+            set(checked), {name: (kind, status) for name, kind, status in failures}, mail
         )
 
     def digest_exists(self, digest_id: str) -> bool:
