@@ -440,6 +440,89 @@ def developments_dismiss(
     err.print(
         f"{development_id}: {'dismissed' if changed else 'already dismissed'}", highlight=False
     )
+    if changed:
+        _record_dismissal(config, development_id)
+
+
+def _record_dismissal(config: Config, development_id: str) -> None:
+    """The dismissed development's articles become "nothing new" in the feedback corpus."""
+    from storywatch.pipeline.feedback import record_dismissed
+
+    store = _open_store(config)
+    try:
+        development = next(
+            d for d in store.iter_developments(include_dismissed=True) if d.id == development_id
+        )
+        recorded = record_dismissed(
+            config, store, development.storyline, [a.url for a in development.articles]
+        )
+    finally:
+        store.close()
+    if recorded:
+        err.print(
+            f"{_plural(len(recorded), 'article')} labelled 'nothing new' in "
+            f"{recorded[0].folder} (storywatch train --corpus reads it)",
+            highlight=False,
+        )
+
+
+@developments_app.command("missed")
+def developments_missed(
+    ctx: typer.Context,
+    url: Annotated[str, typer.Argument(metavar="URL", help="A stored article's URL.")],
+    types: Annotated[
+        list[str] | None,
+        typer.Option("--type", metavar="TYPE", help="What it reports (repeat for several)."),
+    ] = None,
+    storyline: Annotated[
+        str | None, typer.Option("--storyline", help="The storyline (default: the first).")
+    ] = None,
+) -> None:
+    """Say an article was news the engine missed: it is labelled as a new development in the
+    storyline's feedback corpus, which `storywatch train` can learn from."""
+    from storywatch.pipeline.backfill.window import select_storylines
+    from storywatch.pipeline.feedback import UnknownArticle, record_missed
+
+    config = _load(ctx)
+    try:
+        chosen = select_storylines(config, storyline)[0]
+    except KeyError as exc:
+        err.print(f"[red]error:[/] {exc.args[0]}", highlight=False)
+        raise typer.Exit(EXIT_CONFIG) from None
+    allowed = set(_seed_types(config, chosen))
+    unknown = sorted(set(types or []) - allowed)
+    if unknown:
+        err.print(
+            f"[red]error:[/] unknown type {', '.join(unknown)} (the storyline's types: "
+            f"{', '.join(sorted(allowed))})",
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_CONFIG)
+    store = _open_store(config)
+    try:
+        feedback = record_missed(config, store, url, chosen, list(types or []))
+    except UnknownArticle:
+        err.print(
+            f"[red]error:[/] no stored article has the URL {url!r} "
+            "(`storywatch export articles` lists them)",
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_FAILED) from None
+    finally:
+        store.close()
+    kinds = ", ".join(feedback.label["types"]) or "no type given"
+    err.print(
+        f"{feedback.url}: labelled a new development ({kinds}) in {feedback.folder}",
+        highlight=False,
+        markup=False,
+    )
+
+
+def _seed_types(config: Config, storyline_id: str) -> list[str]:
+    from storywatch.config.seeds import load_seed
+
+    storyline = next(s for s in config.storylines if s.id == storyline_id)
+    return list(load_seed(config.seed_path(storyline)).meta.types)
 
 
 def _parse_day(value: str | None) -> datetime | None:

@@ -67,6 +67,31 @@ class ArticlesMixin(StorePart):
                     cluster=row.cluster_id,
                 )
 
+    def article_by_url(self, url: str) -> StoredArticle | None:
+        """The stored article with this canonical URL (the first source that stored it)."""
+        query = (
+            select(ArticleRow, SourceRow.name)
+            .join(SourceRow, SourceRow.id == ArticleRow.source_id)
+            .where(ArticleRow.url == url)
+            .order_by(ArticleRow.id)
+            .limit(1)
+        )
+        with self.session() as session:
+            found = session.execute(query).first()
+        if found is None:
+            return None
+        row, source = found
+        return StoredArticle(
+            id=row.id,
+            url=row.url,
+            title=row.title,
+            summary=row.summary,
+            source=source,
+            published=row.published_at,
+            date_missing=row.date_missing,
+            cluster=row.cluster_id,
+        )
+
     def article_ids_for_run(self, run_id: str) -> list[int]:
         with self.session() as session:
             query = select(ArticleRow.id).where(ArticleRow.run_id == run_id).order_by(ArticleRow.id)
