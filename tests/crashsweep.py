@@ -21,6 +21,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import sqlalchemy
+import yaml
 
 from storywatch.store.database import create_db_engine
 from storywatch.store.schema import utcnow
@@ -151,6 +152,26 @@ class CrashRound:
         self.stderr.append(done.stderr)
         return done
 
+    def start(self, *args: str) -> subprocess.Popen[str]:
+        """A command started in the background (concurrent scenarios); see ``finish``."""
+        return subprocess.Popen(
+            [STORYWATCH, "--config", str(self.config), *args],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def finish(self, process: subprocess.Popen[str]) -> int:
+        _, stderr = process.communicate(timeout=300)
+        self.stderr.append(stderr)
+        return process.returncode
+
+    def add_sources(self, sources: dict[str, str]) -> None:
+        data = yaml.safe_load(self.config.read_text(encoding="utf-8"))
+        data["sources"] += [{"name": name, "url": url} for name, url in sources.items()]
+        self.config.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+
     def age_claims(self, by: timedelta) -> int:
         """Move every open delivery claim ``by`` into the past, as if that much time had gone:
         the only way a claim of a killed run goes stale within a test's time."""
@@ -208,6 +229,11 @@ def crash_and_recover(round_: CrashRound, failpoint: str, reference_developments
         damage.awaiting_operator = len({t.rstrip(").,") for t in told})  # log + summary lines
         if after.returncode != 0 and not damage.awaiting_operator:
             damage.notes.append(f"digest --send after the stale claim exited {after.returncode}")
+    return tally(round_, damage, reference_developments)
+
+
+def tally(round_: CrashRound, damage: Damage, reference_developments: int) -> Damage:
+    """Count into ``damage`` what the round's store and the SMTP server hold against a clean run."""
     urls = round_.stored_urls()
     expected = expected_urls()
     damage.lost_articles = len(expected - set(urls))
