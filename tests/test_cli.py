@@ -354,3 +354,12 @@ def test_ctrl_c_while_the_temporary_prefect_server_starts_ends_the_command_promp
     rest = command.stderr.read()
     assert command.returncode != 0 and time.monotonic() - interrupted < 30
     assert "Timed out" not in rest
+
+
+def test_version_and_a_bad_export_format_read_plainly(project: Path) -> None:
+    version = storywatch("--version", cwd=Path("/"))
+    assert version.returncode == 0 and version.stdout.startswith("storywatch ")
+    bad = storywatch("--config", str(project / "sources.yaml"), "export", "articles", "-f", "xml",
+                     cwd=Path("/"))  # fmt: skip
+    assert bad.returncode == 2
+    assert "'xml': choose json or csv" in bad.stderr and "Value error" not in bad.stderr

@@ -513,3 +513,15 @@ def test_a_source_name_with_a_bidi_control_is_a_config_error(tmp_path: Path) -> 
     path = write_config(tmp_path, MINIMAL.replace("name: Example Wire", 'name: "Wire \\u202eeriW"'))
     (found,) = problems(path)
     assert found.startswith(f"{path}:6: sources[0].name: ") and "bidirectional" in found
+
+
+def test_a_mistyped_key_is_told_what_it_was_probably_meant_to_be(tmp_path: Path) -> None:
+    path = write_config(tmp_path, MINIMAL + "ingest:\n  time_out: 5\n  colour: red\n")
+    found = problems(path)
+    assert any("unknown key 'ingest.time_out' (did you mean 'timeout'?)" in p for p in found)
+    assert any(p.endswith("unknown key 'ingest.colour'") for p in found)  # nothing close
+
+
+def test_one_recipient_may_be_written_as_a_plain_string(tmp_path: Path) -> None:
+    path = write_config(tmp_path, MINIMAL.replace("to: [desk@example.org]", "to: desk@example.org"))
+    assert load_config(path).digest.to == ["desk@example.org"]

@@ -60,6 +60,14 @@ app.add_typer(sources_app, name="sources")
 app.add_typer(db_app, name="db")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        print(f"storywatch {version('storywatch')}")
+        raise typer.Exit()
+
+
 @app.callback()
 def main_options(
     ctx: typer.Context,
@@ -70,6 +78,12 @@ def main_options(
         ),
     ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logs on stderr.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_print_version, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     ctx.obj = {"config": config}
     _setup_logging(logging.DEBUG if verbose else logging.INFO)
@@ -271,15 +285,24 @@ def _print_run_summary(report: IngestReport) -> None:
     )
 
 
+def _export_format(value: str) -> str:
+    # A plain sentence: typer's enum check says "Value error, 'xml' is not one of ...".
+    if value not in {f.value for f in ExportFormat}:
+        raise typer.BadParameter(f"{value!r}: choose json or csv")
+    return value
+
+
 @app.command()
 def export(
     ctx: typer.Context,
     kind: Annotated[ExportKind, typer.Argument(help="What to export.")],
-    fmt: Annotated[
-        ExportFormat, typer.Option("--format", "-f", help="json or csv")
-    ] = ExportFormat.json,
+    fmt_name: Annotated[
+        str,
+        typer.Option("--format", "-f", help="json or csv", callback=_export_format),
+    ] = ExportFormat.json.value,
 ) -> None:
     """Print every stored article (or development) as JSON or CSV on stdout."""
+    fmt = ExportFormat(fmt_name)
     config = _load(ctx)
     store = _open_store(config)
     if kind is ExportKind.developments:

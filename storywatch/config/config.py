@@ -6,9 +6,12 @@ Line numbers come from the YAML node tree, so pydantic's error locations can poi
 
 from __future__ import annotations
 
+import difflib
+import functools
 import importlib.util
 import os
 import re
+import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -265,6 +268,11 @@ class DigestOverride(_Strict):
     def _check_schedule(cls, value: str | None) -> str | None:
         return _check_cron(value)
 
+    @field_validator("to", mode="before")
+    @classmethod
+    def _one_address(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value  # `to: desk@x` means one reader
+
     @field_validator("to")
     @classmethod
     def _check_to(cls, value: list[str] | None) -> list[str] | None:
@@ -504,7 +512,7 @@ def _problem_from_error(name: str, lines: dict[tuple, int], err: Any) -> ConfigP
             break
     where = _format_loc(loc)
     if err["type"] == "extra_forbidden":
-        message = f"unknown key {where!r}"
+        message = f"unknown key {where!r}{_did_you_mean(str(loc[-1]))}"
     elif err["type"] == "missing":
         message = f"{where}: required key is missing"
     elif err["type"] == "string_pattern_mismatch" and err["ctx"]["pattern"] == _ID_PATTERN:
@@ -516,6 +524,28 @@ def _problem_from_error(name: str, lines: dict[tuple, int], err: Any) -> ConfigP
     else:
         message = f"{where}: {err['msg'].removeprefix('Value error, ')}"
     return ConfigProblem(name, line, message)
+
+
+def _did_you_mean(key: str) -> str:
+    close = difflib.get_close_matches(key, sorted(_known_keys()), n=1, cutoff=0.7)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+@functools.cache
+def _known_keys() -> frozenset[str]:
+    """Every key the config's models accept (field names and their YAML aliases)."""
+    keys: set[str] = set()
+    todo: list[type[BaseModel]] = [Config]
+    while todo:
+        model = todo.pop()
+        for name, info in model.model_fields.items():
+            keys.add(info.alias or name)
+            for arg in typing.get_args(info.annotation) or (info.annotation,):
+                for inner in typing.get_args(arg) or (arg,):
+                    if isinstance(inner, type) and issubclass(inner, BaseModel):
+                        todo.append(inner)
+    keys.discard("path")
+    return frozenset(keys)
 
 
 def _format_loc(loc: tuple) -> str:
