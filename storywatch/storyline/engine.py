@@ -11,12 +11,23 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
+from functools import cached_property
 
 from storywatch.normalise import Article
 from storywatch.seeds import DEVELOPMENT_TYPES, Seed
 from storywatch.storyline.actors import ActorIndex, build_index
-from storywatch.storyline.extract import Candidate, extract_candidates, extract_sentence
+from storywatch.storyline.extract import Candidate, Evidence, extract_candidates, extract_sentence
+from storywatch.storyline.features import STOPWORDS, role_tokens
+from storywatch.storyline.learned import (
+    Founding,
+    Judgement,
+    StorylineContext,
+    featurize,
+    judge,
+    route,
+)
 from storywatch.storyline.memory import ArticleRef, Development, Memory, Signature
+from storywatch.storyline.models import DEFAULT_MODELS, ModelSet, load_models
 from storywatch.storyline.novelty import Classification, classify
 from storywatch.storyline.relevance import score_relevance
 from storywatch.storyline.text import clean_text, shorten, split_sentences
@@ -36,11 +47,21 @@ class Storyline:
     types: frozenset[str]
     seed_date: date
     seed_memory: Memory
+    # The learned decisions (models/storyline.json); None runs the older hand-set rules.
+    models: ModelSet | None = None
+    _foundings: dict[tuple[str, str, str], Founding] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def from_seed(cls, seed: Seed, seed_date: date | None = None) -> Storyline:
+    def from_seed(
+        cls,
+        seed: Seed,
+        seed_date: date | None = None,
+        with_models: bool = True,
+        models: ModelSet | None = None,
+    ) -> Storyline:
         """Compile ``seed``. Its date comes from the front matter, else ``seed_date``, else
-        today (UTC): what the reader knew on that day is the initial memory."""
+        today (UTC): what the reader knew on that day is the initial memory. The shipped
+        models decide unless ``with_models`` is False (the rules) or ``models`` is given."""
         meta = seed.meta
         when = seed_date or (date.fromisoformat(meta.date) if meta.date else None)
         when = when or datetime.now(UTC).date()
@@ -49,7 +70,19 @@ class Storyline:
         storyline_id = meta.id or seed.path.stem
         storyline = cls(storyline_id, meta.title or storyline_id, index, types, when, Memory())
         storyline.seed_memory = seed_memory(storyline, seed.text)
+        if models is None and with_models and DEFAULT_MODELS.exists():
+            models = load_models()
+        storyline.models = models
         return storyline
+
+    @cached_property
+    def context(self) -> StorylineContext:
+        """What the features need: index, types, the seed's sentences as role tokens."""
+        seed_tokens = [
+            frozenset(w for w in role_tokens(self.index, d.summary) if w not in STOPWORDS)
+            for d in self.seed_memory.developments
+        ]
+        return StorylineContext(self.index, self.types, seed_tokens, self.seed_date)
 
     def initial_memory(self) -> Memory:
         """A fresh copy of the seed memory, to start a storyline's first run."""
@@ -116,6 +149,16 @@ def article_text(article: Article) -> str:
 def assess(storyline: Storyline, article: Article) -> Assessment:
     """Relevance and development candidates of one article (candidates only when relevant)."""
     title, body = clean_text(article.title), clean_text(article_text(article))
+    if storyline.models is not None:
+        judgement = judge_article(storyline, article)
+        reasons = tuple(
+            f"{name}={value:g} ({part:+.2f})"
+            for name, value, part in storyline.models.relevant.contributions(
+                judgement.features.cheap, 4
+            )
+        )
+        anchored = [c for c in judgement.features.candidates if c.anchored]
+        return Assessment(judgement.relevant, round(judgement.p_relevant, 3), anchored, reasons)
     relevance = score_relevance(storyline.index, title, body)
     if not relevance.relevant:
         return Assessment(False, relevance.score, [], relevance.reasons)
@@ -126,9 +169,18 @@ def assess(storyline: Storyline, article: Article) -> Assessment:
     return Assessment(True, relevance.score, anchored, relevance.reasons)
 
 
+def judge_article(storyline: Storyline, article: Article) -> Judgement:
+    """The learned article decisions (the storyline must have models)."""
+    assert storyline.models is not None
+    title, body = clean_text(article.title), clean_text(article_text(article))
+    return judge(storyline.models, storyline.context, title, body, article.published)
+
+
 def detect(storyline: Storyline, memory: Memory, articles: Iterable[Article]) -> DetectionResult:
     """Run a batch in publication order: the first report of a development is new (or an
     update of a known thread), later reports fold into it."""
+    if storyline.models is not None:
+        return _detect_learned(storyline, memory, articles)
     memory = memory.copy()
     known_ids = {d.id for d in memory.developments}
     created: list[Development] = []
@@ -229,3 +281,104 @@ def _ref(article: Article) -> ArticleRef:
         source=article.source,
         published=article.published.isoformat(),
     )
+
+
+# -- the learned path ---------------------------------------------------------------------------
+
+
+def founding_of(storyline: Storyline, development: Development) -> Founding:
+    """A development as the pair model sees it: its title and summary as first reported.
+    Cached per storyline; memory read back from JSON gives the same founding report."""
+    key = (development.id, development.first_seen, development.title)
+    cached = storyline._foundings.get(key)
+    if cached is None:
+        published = datetime.fromisoformat(development.first_seen)
+        features = featurize(
+            storyline.context, development.title, development.summary, published, full=True
+        )
+        cached = Founding(development.id, features, frozenset(development.types))
+        storyline._foundings[key] = cached
+    return cached
+
+
+def _detect_learned(
+    storyline: Storyline, memory: Memory, articles: Iterable[Article]
+) -> DetectionResult:
+    assert storyline.models is not None
+    models = storyline.models
+    memory = memory.copy()
+    known_ids = {d.id for d in memory.developments}
+    # Seed developments are matched by the known model; detected and dismissed ones by the pair
+    # model against their founding report.
+    open_developments = [
+        founding_of(storyline, d) for d in memory.developments if d.origin != "seed"
+    ]
+    created: list[Development] = []
+    verdicts: list[ArticleVerdict] = []
+    extended: list[str] = []
+    for article in sorted(articles, key=lambda a: a.published):
+        judgement = judge_article(storyline, article)
+        decision = route(models, judgement, open_developments)
+        verdict = ArticleVerdict(
+            article.url, judgement.relevant, round(judgement.p_relevant, 3), "none", None
+        )
+        if decision.kind == "known":
+            seed = _closest_seed(storyline, memory, judgement)
+            if seed is not None:
+                seed.add_article(_ref(article))
+                verdict.novelty, verdict.development_id = "known", seed.id
+        elif decision.kind == "fold" and decision.match is not None:
+            development = memory.get(decision.match.key)
+            development.add_article(_ref(article))
+            verdict.novelty, verdict.development_id = "known", development.id
+            if development.id in known_ids and development.alertable:
+                extended.append(development.id)
+        elif decision.kind == "new":
+            development = _create_learned(storyline, memory, article, judgement)
+            created.append(development)
+            open_developments.append(
+                Founding(development.id, judgement.features, frozenset(development.types))
+            )
+            verdict.novelty, verdict.development_id = "new", development.id
+        verdicts.append(verdict)
+    return DetectionResult(created, verdicts, memory, sorted(set(extended)))
+
+
+def _closest_seed(storyline: Storyline, memory: Memory, judgement: Judgement) -> Development | None:
+    """The seed development the article restates: most shared role words with its sentence."""
+    seeds = [d for d in memory.developments if d.origin == "seed"]
+    if not seeds:
+        return None
+    tokens = judgement.features.tokens
+    by_id = {d.id: d for d in seeds}
+    pairs = zip(storyline.seed_memory.developments, storyline.context.seed_tokens, strict=True)
+    scored = [
+        (len(tokens & t) / max(1, len(tokens | t)), -n, d.id)
+        for n, (d, t) in enumerate(pairs)
+        if d.id in by_id
+    ]
+    return by_id[max(scored)[2]] if scored else seeds[0]
+
+
+def _create_learned(
+    storyline: Storyline, memory: Memory, article: Article, judgement: Judgement
+) -> Development:
+    leads = [c for c in judgement.features.candidates if c.primary]
+    evidence = [c.evidence for c in leads] or [
+        Evidence(judgement.features.lead, (), tuple(sorted(judgement.features.actors)))
+    ]
+    development = Development(
+        id=memory.next_id(storyline.id, article.published),
+        origin="detected",
+        novelty="new",
+        types=set(judgement.types),
+        title=clean_text(article.title),
+        summary=shorten(clean_text(article_text(article)), SUMMARY_CHARS),
+        first_seen=article.published.isoformat(),
+        signatures=[Signature.of(c) for c in leads],
+        articles=[_ref(article)],
+        evidence=evidence,
+    )
+    memory.add(development)
+    logger.debug("new %s: %s", development.id, development.title)
+    return development
