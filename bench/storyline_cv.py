@@ -215,8 +215,7 @@ def evaluate(k: int = 5) -> str:
     items.sort(key=lambda i: (i.published, i.corpus, i.url))
     storyline = Storyline.from_seed(load_seed(SEED), with_models=False)
     tr.featurize_items(storyline.context, items)
-    types = sorted(storyline.types)
-    folds, models = tr.cross_validate(items, types, k)
+    folds, models = tr.cross_validate(items, storyline.context, k)
     corpora = sorted({i.corpus for i in items})
     learned: dict[str, Score] = {}
     rules: dict[str, Score] = {}
@@ -299,7 +298,8 @@ def _day_of(items: list[tr.Item], url: str) -> str:
 
 
 def write_results(text: str, command: str) -> None:
-    section = f"{START}\n## Learned storyline engine, time-split out-of-fold (`{command}`)\n\n{text}\n{END}"
+    title = f"## Learned storyline engine, time-split out-of-fold (`{command}`)"
+    section = f"{START}\n{title}\n\n{text}\n{END}"
     body = RESULTS.read_text(encoding="utf-8")
     if START in body:
         head, rest = body.split(START, 1)

@@ -8,6 +8,7 @@ to alert on, each article's verdict and the grown memory. Pure: no I/O, no clock
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -22,9 +23,11 @@ from storywatch.storyline.learned import (
     Founding,
     Judgement,
     StorylineContext,
+    decide,
     featurize,
     judge,
     route,
+    seed_foundings,
 )
 from storywatch.storyline.memory import ArticleRef, Development, Memory, Signature
 from storywatch.storyline.models import DEFAULT_MODELS, ModelSet, load_models
@@ -35,6 +38,7 @@ from storywatch.storyline.text import clean_text, shorten, split_sentences
 logger = logging.getLogger(__name__)
 
 SUMMARY_CHARS = 400
+ENGINE_ENV = "STORYLINE_ENGINE"  # "learned": the shipped models decide; else the rules
 
 
 @dataclass
@@ -49,19 +53,25 @@ class Storyline:
     seed_memory: Memory
     # The learned decisions (models/storyline.json); None runs the older hand-set rules.
     models: ModelSet | None = None
-    _foundings: dict[tuple[str, str, str], Founding] = field(default_factory=dict, repr=False)
+    _foundings: dict[tuple[str, str, str, bool], Founding] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_seed(
         cls,
         seed: Seed,
         seed_date: date | None = None,
-        with_models: bool = True,
+        with_models: bool | None = None,
         models: ModelSet | None = None,
     ) -> Storyline:
         """Compile ``seed``. Its date comes from the front matter, else ``seed_date``, else
-        today (UTC): what the reader knew on that day is the initial memory. The shipped
-        models decide unless ``with_models`` is False (the rules) or ``models`` is given."""
+        today (UTC): what the reader knew on that day is the initial memory.
+
+        Which engine decides: ``models`` if given; else the shipped models when
+        ``with_models`` is True; else the hand-set rules when it is False; when None,
+        STORYLINE_ENGINE=learned picks the shipped models and anything else the rules (the
+        default until the learned engine holds on the pipeline's own stories)."""
+        if with_models is None:
+            with_models = os.environ.get(ENGINE_ENV, "rules") == "learned"
         meta = seed.meta
         when = seed_date or (date.fromisoformat(meta.date) if meta.date else None)
         when = when or datetime.now(UTC).date()
@@ -82,7 +92,12 @@ class Storyline:
             frozenset(w for w in role_tokens(self.index, d.summary) if w not in STOPWORDS)
             for d in self.seed_memory.developments
         ]
-        return StorylineContext(self.index, self.types, seed_tokens, self.seed_date)
+        seeds = [(d.id, d.summary, frozenset(d.types)) for d in self.seed_memory.developments]
+        return StorylineContext(self.index, self.types, seed_tokens, self.seed_date, seeds)
+
+    @cached_property
+    def seed_foundings(self) -> dict[str, Founding]:
+        return {f.key: f for f in seed_foundings(self.context)}
 
     def initial_memory(self) -> Memory:
         """A fresh copy of the seed memory, to start a storyline's first run."""
@@ -287,16 +302,23 @@ def _ref(article: Article) -> ArticleRef:
 
 
 def founding_of(storyline: Storyline, development: Development) -> Founding:
-    """A development as the pair model sees it: its title and summary as first reported.
-    Cached per storyline; memory read back from JSON gives the same founding report."""
-    key = (development.id, development.first_seen, development.title)
+    """A development as the pair model sees it: its title and summary as first reported,
+    typed by the models (not by the types later reports added). Seed and dismissed
+    developments are known: a report matching one is no news. Cached per storyline."""
+    assert storyline.models is not None
+    if development.origin == "seed" and development.id in storyline.seed_foundings:
+        return storyline.seed_foundings[development.id]
+    known = development.origin != "detected"
+    key = (development.id, development.first_seen, development.title, known)
     cached = storyline._foundings.get(key)
     if cached is None:
         published = datetime.fromisoformat(development.first_seen)
         features = featurize(
             storyline.context, development.title, development.summary, published, full=True
         )
-        cached = Founding(development.id, features, frozenset(development.types))
+        judgement = Judgement(features, 1.0, True)
+        decide(storyline.models, judgement, storyline.types)
+        cached = Founding(development.id, features, judgement.types, known=known)
         storyline._foundings[key] = cached
     return cached
 
@@ -310,9 +332,7 @@ def _detect_learned(
     known_ids = {d.id for d in memory.developments}
     # Seed developments are matched by the known model; detected and dismissed ones by the pair
     # model against their founding report.
-    open_developments = [
-        founding_of(storyline, d) for d in memory.developments if d.origin != "seed"
-    ]
+    open_developments = [founding_of(storyline, d) for d in memory.developments]
     created: list[Development] = []
     verdicts: list[ArticleVerdict] = []
     extended: list[str] = []
@@ -322,7 +342,11 @@ def _detect_learned(
         verdict = ArticleVerdict(
             article.url, judgement.relevant, round(judgement.p_relevant, 3), "none", None
         )
-        if decision.kind == "known":
+        if decision.kind == "known" and decision.match is not None:
+            development = memory.get(decision.match.key)
+            development.add_article(_ref(article))
+            verdict.novelty, verdict.development_id = "known", development.id
+        elif decision.kind == "known":
             seed = _closest_seed(storyline, memory, judgement)
             if seed is not None:
                 seed.add_article(_ref(article))
@@ -330,6 +354,9 @@ def _detect_learned(
         elif decision.kind == "fold" and decision.match is not None:
             development = memory.get(decision.match.key)
             development.add_article(_ref(article))
+            # Types may grow from later reports (what the alert shows); the match key, the
+            # founding report, does not.
+            development.types |= judgement.types
             verdict.novelty, verdict.development_id = "known", development.id
             if development.id in known_ids and development.alertable:
                 extended.append(development.id)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from itertools import pairwise
 
 from storywatch.storyline import lexicon as lx
 from storywatch.storyline.actors import MEDIATOR_COUNTRIES, ActorIndex
@@ -94,6 +95,12 @@ class ArticleFeatures:
     day: date
     candidates: list[Candidate] = field(default_factory=list)
     lead: str = ""  # the title and first sentence, the evidence shown
+    bigrams: frozenset[str] = frozenset()  # title + lead word pairs, role tokens kept
+
+    @property
+    def content(self) -> frozenset[str]:
+        """Content words only: no role tokens, numbers or dates (everything shares those)."""
+        return frozenset(w for w in self.tokens if not w.isupper())
 
 
 def lead_text(title: str, body: str) -> str:
@@ -201,6 +208,12 @@ def cheap_features(
         numbers=frozenset(re.findall(r"\b\d[\d,]*\b", lead)),
         day=published.date(),
         lead=lead,
+        bigrams=frozenset(
+            f"{a}_{b}"
+            for words_ in (title_words, lead_words)
+            for a, b in pairwise(words_)
+            if a not in STOPWORDS or b not in STOPWORDS
+        ),
     )
 
 
@@ -237,12 +250,13 @@ def full_features(
     sparse["d:coverage_cues"] = min(3.0, float(len(_COVERAGE.findall(title.lower())))) / 3
     sparse["d:title_question"] = float("?" in title)
     sparse["d:title_quote"] = float(bool(re.search(r"['\"]|:", title)))
+    # Restating the seed needs both: words of a seed sentence, and days close to the seed.
+    # No day feature alone, or everything in the seed's first week would read as known.
     sim = max((jaccard(features.tokens, s) for s in seed_tokens), default=0.0)
-    sparse["k:seed_sim"] = sim
     gap = (published.date() - seed_date).days
-    sparse["k:days_le2"] = float(gap <= 2)
-    sparse["k:days_le5"] = float(gap <= 5)
-    sparse["k:days_gt14"] = float(gap > 14)
+    sparse["k:seed_sim"] = sim
+    sparse["k:seed_sim_days_le2"] = sim * (gap <= 2)
+    sparse["k:seed_sim_days_le5"] = sim * (gap <= 5)
     return features
 
 
@@ -272,6 +286,8 @@ def pair_features(
         "p:gap_gt7": float(gap > 7),
         "p:token_jaccard": jaccard(new.tokens, old.tokens),
         "p:title_jaccard": jaccard(new.title_tokens, old.title_tokens),
+        "p:content_jaccard": jaccard(new.content, old.content),
+        "p:bigram_jaccard": jaccard(new.bigrams, old.bigrams),
         "p:actor_jaccard": jaccard(new.actors, old.actors),
         "p:person_jaccard": jaccard(new.persons, old.persons),
         "p:persons_disjoint": float(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 
 from storywatch.storyline.actors import ActorIndex
 from storywatch.storyline.features import (
@@ -33,6 +33,8 @@ class StorylineContext:
     types: frozenset[str]
     seed_tokens: list[frozenset[str]]
     seed_date: date
+    seed_developments: list[tuple[str, str, frozenset[str]]] = field(default_factory=list)
+    # (id, sentence, types) of each seed development
 
 
 @dataclass
@@ -112,6 +114,7 @@ class Founding:
     key: str
     features: ArticleFeatures
     types: frozenset[str]
+    known: bool = False  # a seed (or dismissed) development: a match is no news
 
 
 PairScorer = Callable[["Judgement", "Founding"], float]
@@ -169,7 +172,19 @@ def route(
         return Route("known", why="restates the seed")
     match, p_same = best_match(models, judgement, open_developments, score_pair)
     if match is not None and p_same >= models.same.threshold:
+        if match.known:
+            return Route("known", match, p_same, f"same development as {match.key} (known)")
         return Route("fold", match, p_same, f"same development as {match.key}")
     if match is not None:
         return Route("new", match, p_same, f"closest development {match.key} below threshold")
     return Route("new", why=f"no open development within {PAIR_WINDOW_DAYS} days")
+
+
+def seed_foundings(context: StorylineContext) -> list[Founding]:
+    """The seed's developments as founding reports, dated the seed day: a report the pair
+    model matches to one restates the seed (known)."""
+    published = datetime.combine(context.seed_date, time(12), tzinfo=UTC)
+    return [
+        Founding(key, featurize(context, sentence, "", published, full=True), types, known=True)
+        for key, sentence, types in context.seed_developments
+    ]

@@ -39,6 +39,7 @@ from storywatch.storyline.learned import (
     decide,
     featurize,
     route,
+    seed_foundings,
 )
 from storywatch.storyline.models import DEFAULT_MODELS, LinearModel, ModelSet, load_models
 
@@ -48,6 +49,10 @@ DEFAULT_CORPORA = (ROOT.parent / "shared" / "devset", ROOT.parent / "shared" / "
 DEFAULT_SEED = ROOT / "seeds" / "ukraine-peace-talks.md"
 C_ARTICLE = 0.1  # L2 strength of the article models (inverse; 0.1 best of 0.1-3 by outer CV)
 C_PAIR = 1.0
+# Balanced class weights: the development and known models yes; the type models no (their
+# types feed the pair model, and balanced types cost 0.05 pooled strict F1 out of fold).
+BALANCED_TYPES = False
+C_TYPES = 0.1  # the type models (0.1 of 0.1 and 1.0 by outer CV)
 MIN_COUNT = 2  # a word n-gram must occur in two training items to get a weight
 DEV_GRID = (0.3, 0.4, 0.5, 0.6, 0.7)
 SAME_GRID = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
@@ -183,7 +188,7 @@ def fit_lr(
         C=c, max_iter=5000, tol=1e-6, class_weight="balanced" if balanced else None
     )
     model.fit(matrix, np.asarray(y))
-    weights = {f: float(w) for f, w in zip(vocab, model.coef_[0], strict=True) if abs(w) >= 1e-4}
+    weights = {f: float(w) for f, w in zip(vocab, model.coef_[0], strict=True) if abs(w) >= 1e-3}
     weights["bias"] = float(model.intercept_[0])
     return LinearModel(name, weights)
 
@@ -241,7 +246,8 @@ def fit_models(items: Sequence[Item], types: Sequence[str]) -> ModelSet:
                 f"type:{t}",
                 [feats(i).sparse for i in developments],
                 [int(t in i.label["types"]) for i in developments],
-                C_ARTICLE,
+                C_TYPES,
+                balanced=BALANCED_TYPES,
             )
             for t in types
         },
@@ -281,15 +287,16 @@ def simulate(
     models: ModelSet,
     items: Sequence[Item],
     judgements: dict[str, Judgement],
-    cache: dict[tuple[str, str], float] | None = None,
+    seeds: Sequence[Founding],
+    cache: dict[tuple[int, str], float] | None = None,
 ) -> list[list[str]]:
     """The alerts (URL lists) ``route`` gives over one corpus in publication order."""
     clusters: dict[str, list[str]] = {}
-    open_developments: list[Founding] = []
+    open_developments: list[Founding] = list(seeds)
     pair_cache = cache if cache is not None else {}
 
-    def score_pair(judgement: Judgement, founding: Founding, url: str) -> float:
-        key = (url, founding.key)
+    def score_pair(judgement: Judgement, founding: Founding) -> float:
+        key = (id(judgement), founding.key)
         if key not in pair_cache:
             pair = pair_features(
                 judgement.features, founding.features, judgement.types, founding.types
@@ -299,9 +306,7 @@ def simulate(
 
     for item in items:
         judgement = judgements[item.url]
-        decision = route(
-            models, judgement, open_developments, lambda j, f, u=item.url: score_pair(j, f, u)
-        )
+        decision = route(models, judgement, open_developments, score_pair)
         if decision.kind == "fold" and decision.match is not None:
             clusters[decision.match.key].append(item.url)
         elif decision.kind == "new":
@@ -344,7 +349,10 @@ def _best_threshold(scores: Sequence[float], y: Sequence[int]) -> float:
 
 
 def tune_thresholds(
-    models: ModelSet, items: Sequence[Item], judgements: dict[str, Judgement]
+    models: ModelSet,
+    items: Sequence[Item],
+    judgements: dict[str, Judgement],
+    seeds: Sequence[Founding],
 ) -> dict[str, float]:
     """Thresholds from out-of-fold judgements of ``items``: set on ``models`` and returned."""
     js = [judgements[i.url] for i in items]
@@ -360,7 +368,7 @@ def tune_thresholds(
     corpora = sorted({i.corpus for i in items})
     by_corpus = {c: [i for i in items if i.corpus == c] for c in corpora}
     labels = {c: {i.url: i.label for i in by_corpus[c]} for c in corpora}
-    caches: dict[str, dict[tuple[str, str], float]] = {c: {} for c in corpora}
+    caches: dict[str, dict[tuple[int, str], float]] = {c: {} for c in corpora}
     best: tuple[float, float, float, float] | None = None
     for t_dev, t_same, t_known in itertools.product(DEV_GRID, SAME_GRID, KNOWN_GRID):
         models.development.threshold, models.same.threshold = t_dev, t_same
@@ -374,7 +382,7 @@ def tune_thresholds(
                 {i.label["event"] for i in by_corpus[c] if i.label.get("novelty") == "new"}
             )
             total += weight * event_f1(
-                simulate(models, by_corpus[c], judgements, caches[c]), labels[c]
+                simulate(models, by_corpus[c], judgements, seeds, caches[c]), labels[c]
             )
         key = (total, -abs(t_dev - 0.5) - abs(t_same - 0.5) - abs(t_known - 0.5), t_dev, t_same)
         if best is None or key[:2] > best[:2]:
@@ -410,26 +418,29 @@ def out_of_fold(
     return judgements, fold_models
 
 
-def train_models(items: Sequence[Item], types: Sequence[str], inner_folds: int = 4) -> ModelSet:
+def train_models(
+    items: Sequence[Item], context: StorylineContext, inner_folds: int = 4
+) -> ModelSet:
     """Fit on ``items``; thresholds from an inner time-split cross-validation over them."""
+    types = sorted(context.types)
     allowed = frozenset(types)
     inner = time_folds(items, inner_folds)
     judgements, _ = out_of_fold(items, inner, lambda part: fit_models(part, types), allowed)
     models = fit_models(items, types)
-    thresholds = tune_thresholds(models, items, judgements)
+    thresholds = tune_thresholds(models, items, judgements, seed_foundings(context))
     models.meta["thresholds"] = thresholds
     return models
 
 
 def cross_validate(
-    items: Sequence[Item], types: Sequence[str], k: int = 5
+    items: Sequence[Item], context: StorylineContext, k: int = 5
 ) -> tuple[list[list[str]], list[ModelSet]]:
     """The outer time-split folds and the models trained without each (thresholds nested)."""
     folds = time_folds(items, k)
     models = []
     for days in folds:
         held = set(days)
-        models.append(train_models([i for i in items if i.day not in held], types))
+        models.append(train_models([i for i in items if i.day not in held], context))
     return folds, models
 
 
@@ -450,8 +461,7 @@ def build(inputs: TrainInputs) -> ModelSet:
     items.sort(key=lambda i: (i.published, i.corpus, i.url))
     context = context_for(inputs.seed)
     featurize_items(context, items)
-    types = sorted(context.types)
-    models = train_models(items, types)
+    models = train_models(items, context)
     models.meta.update(
         {
             "version": TRAIN_VERSION,
