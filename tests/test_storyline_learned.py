@@ -217,3 +217,26 @@ def test_explain_gives_features_evidence_and_match(storyline: Storyline) -> None
     assert why["match"]["same"]["decision"] is True
     sport = explain(storyline, memory, SPORT)
     assert sport["route"] == "none" and sport["why"] == "not relevant"
+
+
+# -- a second storyline, no retraining ------------------------------------------------------
+
+CAUCASUS = Path(__file__).parent / "data" / "caucasus_peace"
+
+
+def test_a_second_storyline_runs_on_the_shipped_models() -> None:
+    from storywatch.storyline import train
+
+    storyline = Storyline.from_seed(load_seed(CAUCASUS / "seed.md"), with_models=True)
+    items = train.load_corpus(CAUCASUS)
+    articles = [
+        Article(i.source, i.url, i.url, None, i.title, i.body, "", i.published, False)
+        for i in items
+    ]
+    result = detect(storyline, storyline.initial_memory(), articles)
+    labels = {i.url: i.label for i in items}
+    events = [labels[d.articles[0].url]["event"] for d in result.developments]
+    wanted = {lab["event"] for lab in labels.values() if lab["novelty"] == "new"}
+    assert all(labels[d.articles[0].url]["novelty"] == "new" for d in result.developments)
+    assert len(set(events) & wanted) >= len(wanted) - 1
+    assert len(events) <= len(wanted) + 1

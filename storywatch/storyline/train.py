@@ -51,8 +51,8 @@ C_ARTICLE = 0.1  # L2 strength of the article models (inverse; 0.1 best of 0.1-3
 C_PAIR = 1.0
 # Balanced class weights: the development and known models yes; the type models no (their
 # types feed the pair model, and balanced types cost 0.05 pooled strict F1 out of fold).
-BALANCED_TYPES = False
-C_TYPES = 0.1  # the type models (0.1 of 0.1 and 1.0 by outer CV)
+BALANCED_TYPES = True
+C_TYPES = 1.0  # the type models (1.0 of 0.1 and 1.0 by outer CV)
 MIN_COUNT = 2  # a word n-gram must occur in two training items to get a weight
 DEV_GRID = (0.3, 0.4, 0.5, 0.6, 0.7)
 SAME_GRID = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
@@ -174,7 +174,11 @@ def fit_lr(
     if len(set(y)) < 2:  # nothing to learn: a constant model
         return LinearModel(name, {"bias": 4.0 if y and y[0] else -4.0})
     counts = Counter(f for row in rows for f in row if f != "bias")
-    vocab = sorted(f for f, n in counts.items() if n >= MIN_COUNT or f[:2] in ("d:", "k:", "p:"))
+    vocab = sorted(
+        f
+        for f, n in counts.items()
+        if n >= MIN_COUNT or f[:2] in ("d:", "k:", "p:", "g:", "x:", "r:")
+    )
     column = {f: j for j, f in enumerate(vocab)}
     data, indices, indptr = [], [], [0]
     for row in rows:
