@@ -240,3 +240,32 @@ def test_a_second_storyline_runs_on_the_shipped_models() -> None:
     assert all(labels[d.articles[0].url]["novelty"] == "new" for d in result.developments)
     assert len(set(events) & wanted) >= len(wanted) - 1
     assert len(events) <= len(wanted) + 1
+
+
+def test_feedback_labels_change_the_training_data(tmp_path: Path) -> None:
+    pytest.importorskip("sklearn")
+    import json
+
+    from storywatch.storyline import train
+
+    # The reader says the cup final was news (a silly label, but a label): the data changes.
+    feedback = tmp_path / "feedback.json"
+    url = "https://beta.example/news/cup-final"
+    label = {"relevant": True, "types": ["meeting"], "novelty": "new", "event": "reader-1"}
+    feedback.write_text(json.dumps({"items": {url: label}}), encoding="utf-8")
+    items = train.load_corpus(MINI)
+    before = train.data_hash(items)
+    train.apply_feedback(items, feedback)
+    assert next(i for i in items if i.url == url).label["event"] == "reader-1"
+    assert train.data_hash(items) != before
+    plain = train.build(train.TrainInputs([MINI], MINI / "seed.md"))
+    taught = train.build(train.TrainInputs([MINI], MINI / "seed.md", [feedback]))
+    assert taught.meta["feedback_files"] == ["feedback.json"]
+    assert taught.meta["data_sha256"] != plain.meta["data_sha256"]
+
+
+def test_the_shipped_models_say_where_they_came_from() -> None:
+    models = load_models()
+    assert len(models.meta["data_sha256"]) == 64 and models.meta["items"] > 1000
+    assert set(models.meta["thresholds"]) == {"relevant", "development", "same", "known"}
+    assert {m.name for m in models.all_models()} >= {"relevant", "same", "type:aid"}
