@@ -15,7 +15,7 @@ from storywatch.normalise import Article
 from storywatch.seeds import load_seed
 from storywatch.storyline import Storyline, detect
 from storywatch.storyline.engine import judge_article
-from storywatch.storyline.explain import explain
+from storywatch.storyline.explain import explain, format_explanation
 from storywatch.storyline.features import cheap_features, role_tokens
 from storywatch.storyline.learned import Founding, same_probability
 from storywatch.storyline.models import ModelSet, load_models
@@ -215,6 +215,8 @@ def test_explain_gives_features_evidence_and_match(storyline: Storyline) -> None
     assert why["evidence"] and why["route"] == "fold"
     assert why["match"]["development_id"] == memory.developments[-1].id
     assert why["match"]["same"]["decision"] is True
+    text = format_explanation(why)
+    assert "relevant: yes" in text and "decision: fold" in text
     sport = explain(storyline, memory, SPORT)
     assert sport["route"] == "none" and sport["why"] == "not relevant"
 

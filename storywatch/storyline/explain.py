@@ -82,3 +82,35 @@ def explain(storyline: Storyline, memory: Memory, article: Article) -> dict[str,
             "same": _decision(models.same, pair),
         }
     return out
+
+
+def format_explanation(why: dict[str, Any]) -> str:
+    """``explain``'s dict as the lines `storywatch explain URL` is meant to print."""
+
+    def line(label: str, decision: dict[str, Any] | None) -> list[str]:
+        if decision is None:
+            return []
+        verdict = "yes" if decision["decision"] else "no"
+        out = [f"{label}: {verdict} (p {decision['p']:.2f}, threshold {decision['threshold']})"]
+        out += [
+            f"    {f['contribution']:+.2f}  {f['name']} = {f['value']:g}"
+            for f in decision["features"]
+        ]
+        return out
+
+    lines = [why["title"], why["url"], ""]
+    lines += line("relevant", why["relevance"])
+    lines += line("reports a development", why["development"])
+    lines += line("restates the seed (known model)", why["known"])
+    chosen = [t for t, d in why["types"].items() if d["chosen"]]
+    if chosen:
+        lines.append("types: " + ", ".join(chosen))
+    for sentence in why["evidence"]:
+        lines.append(f"evidence: {sentence}")
+    match = why["match"]
+    if match is not None:
+        lines += line(
+            f"same development as {match['development_id']} ({match['title']})", match["same"]
+        )
+    lines.append(f"decision: {why['route']} ({why['why']})")
+    return "\n".join(lines)
