@@ -20,6 +20,7 @@ from storywatch.storyline.actors import ActorIndex, build_index
 from storywatch.storyline.extract import Candidate, Evidence, extract_candidates, extract_sentence
 from storywatch.storyline.features import STOPWORDS, role_tokens
 from storywatch.storyline.learned import (
+    PAIR_WINDOW_DAYS,
     Founding,
     Judgement,
     StorylineContext,
@@ -330,13 +331,16 @@ def _detect_learned(
     models = storyline.models
     memory = memory.copy()
     known_ids = {d.id for d in memory.developments}
-    # Seed developments are matched by the known model; detected and dismissed ones by the pair
-    # model against their founding report.
-    open_developments = [founding_of(storyline, d) for d in memory.developments]
+    batch = sorted(articles, key=lambda a: a.published)
+    # Every development (seed, detected, dismissed) is matched by the pair model against its
+    # founding report; only those the batch can reach (the pair window) are featurised.
+    open_developments = [
+        founding_of(storyline, d) for d in memory.developments if _reachable(d, batch)
+    ]
     created: list[Development] = []
     verdicts: list[ArticleVerdict] = []
     extended: list[str] = []
-    for article in sorted(articles, key=lambda a: a.published):
+    for article in batch:
         judgement = judge_article(storyline, article)
         decision = route(models, judgement, open_developments)
         verdict = ArticleVerdict(
@@ -369,6 +373,14 @@ def _detect_learned(
             verdict.novelty, verdict.development_id = "new", development.id
         verdicts.append(verdict)
     return DetectionResult(created, verdicts, memory, sorted(set(extended)))
+
+
+def _reachable(development: Development, batch: list[Article]) -> bool:
+    if not batch or not development.first_seen:
+        return bool(batch)
+    day = datetime.fromisoformat(development.first_seen).date()
+    first, last = batch[0].published.date(), batch[-1].published.date()
+    return (first - day).days <= PAIR_WINDOW_DAYS and (day - last).days <= PAIR_WINDOW_DAYS
 
 
 def _closest_seed(storyline: Storyline, memory: Memory, judgement: Judgement) -> Development | None:
