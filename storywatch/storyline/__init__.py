@@ -36,7 +36,9 @@ both engines' out-of-fold figures). The learned engine (features.py, models.py, 
   articles; ``route`` sends a development report to the seed (known), into the open
   development whose FOUNDING report the pair model matches best (never a folded article's
   words), or opens a new one.
-- train.py: time-split cross-validation (folds of whole days); thresholds by an inner one.
+- train.py (+ corpus.py, tuning.py): labelled corpora and feedback labels, time-split
+  cross-validation (folds of whole days), thresholds by an inner one; deterministic JSON.
+- explain.py: ``explain`` / ``format_explanation``: each decision's strongest features.
 
 How it decides (see each module's docstring):
 
