@@ -9,6 +9,11 @@
                                                            # DIR/developments.json, articles.json
     python bench/storyline_eval.py --realdata DIR          # unlabelled real items: counts + sample
     python bench/storyline_eval.py --write-results         # also update bench/RESULTS.md
+    python bench/storyline_eval.py --cv [--write-results]  # learned engine, time-split
+                                                           # out-of-fold over devset + realdev
+    python bench/storyline_eval.py --engine learned ...    # the shipped models decide (in
+                                                           # process and in the pipeline);
+                                                           # default: STORYLINE_ENGINE or rules
 
 The real pipeline (default): the corpus feeds are served on 127.0.0.1, a temporary folder gets
 a sources.yaml (one source per feed, the seed copied beside it) and a fresh SQLite database,
@@ -56,6 +61,7 @@ from scoring import format_table, score  # noqa: E402
 from storywatch.config.seeds import load_seed  # noqa: E402
 from storywatch.parse.normalise import Article, canonical_url  # noqa: E402
 from storywatch.storyline import Storyline, assess, detect  # noqa: E402
+from storywatch.storyline.engine import ENGINE_ENV  # noqa: E402
 
 SHARED = ROOT.parent / "shared"
 DEFAULT_SEED = ROOT / "seeds" / "ukraine-peace-talks.md"
@@ -437,7 +443,22 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=400)
     parser.add_argument("--details", action="store_true")
     parser.add_argument("--write-results", action="store_true")
+    parser.add_argument("--cv", action="store_true", help="learned engine, out-of-fold")
+    parser.add_argument("--folds", type=int, default=5, help="with --cv")
+    parser.add_argument(
+        "--engine", choices=["rules", "learned"], help="default: $STORYLINE_ENGINE or rules"
+    )
     args = parser.parse_args()
+    if args.cv:
+        import storyline_cv
+
+        text = storyline_cv.evaluate(args.folds)
+        print(text)
+        if args.write_results:
+            storyline_cv.write_results(text, "python bench/storyline_eval.py --cv --write-results")
+        return
+    if args.engine:  # the pipeline's subprocesses read it too
+        os.environ[ENGINE_ENV] = args.engine
     if args.export_dir:
         print(evaluate_export(args.export_dir, args.corpus, args.details))
         return

@@ -17,6 +17,28 @@ Public API::
     result.memory.dismiss(development_id)            # "not new": it and its repeats stay quiet
     classify(memory, Signature.of(candidate))        # Classification(novelty new|update|known,
                                                      #                match)
+    explain(storyline, memory, article)              # plain dict: relevance, each learned
+                                                     # decision with its strongest features,
+                                                     # evidence, the development matched
+
+Two engines behind the same API. The LEARNED one (models/storyline.json, trained by
+``python -m storywatch.storyline.train``, weights printed by ``... train --print-weights``)
+decides when ``Storyline.from_seed(seed, with_models=True)`` or STORYLINE_ENGINE=learned; the
+hand-set RULES described below decide otherwise (the default for now: see bench/RESULTS.md for
+both engines' out-of-fold figures). The learned engine (features.py, models.py, learned.py):
+
+- features.py: storyline-relative features: the seed's names become role tokens (PARTY,
+  NEGOTIATOR_P, SEED_PLACE ...) before title/lead n-grams are counted; the rules below (trigger
+  hits per type and modality, relevance parts, hedges, seed overlap) are features, not gates.
+- models.py: logistic models as JSON (weights by feature name, threshold), applied in pure
+  Python: relevant, development, known, one per type, and a pair model "same development".
+- learned.py: ``judge`` runs the relevance model on cheap features, the others only on relevant
+  articles; ``route`` sends a development report to the seed (known), into the open
+  development whose FOUNDING report the pair model matches best (never a folded article's
+  words), or opens a new one.
+- train.py (+ corpus.py, tuning.py): labelled corpora and feedback labels, time-split
+  cross-validation (folds of whole days), thresholds by an inner one; deterministic JSON.
+- explain.py: ``explain`` / ``format_explanation``: each decision's strongest features.
 
 How it decides (see each module's docstring):
 
@@ -41,8 +63,10 @@ from storywatch.storyline.engine import (
     assess,
     detect,
 )
+from storywatch.storyline.explain import explain
 from storywatch.storyline.extract import Candidate, Evidence
 from storywatch.storyline.memory import ArticleRef, Development, Memory, Signature
+from storywatch.storyline.models import LinearModel, ModelSet, load_models
 from storywatch.storyline.novelty import Classification, classify
 
 __all__ = [
@@ -54,10 +78,14 @@ __all__ = [
     "DetectionResult",
     "Development",
     "Evidence",
+    "LinearModel",
     "Memory",
+    "ModelSet",
     "Signature",
     "Storyline",
     "assess",
     "classify",
     "detect",
+    "explain",
+    "load_models",
 ]

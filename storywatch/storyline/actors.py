@@ -275,6 +275,21 @@ class ActorIndex:
             found.setdefault(actor.id, actor)
         return list(found.values())
 
+    @property
+    def actors_pattern(self) -> re.Pattern[str]:
+        """One alternation of every actor alias (longest first)."""
+        return self._actors_re
+
+    @property
+    def countries_pattern(self) -> re.Pattern[str]:
+        return self._countries_re
+
+    def actor_by_alias(self, alias: str) -> Actor | None:
+        return self._actor_by_alias.get(alias)
+
+    def country_of(self, name: str) -> str | None:
+        return self._country_by_name.get(name)
+
     def find_countries(self, text: str) -> set[str]:
         return {self._country_by_name[m.group(0)] for m in self._countries_re.finditer(text)}
 
