@@ -35,6 +35,22 @@ def test_missed_and_dismissed_articles_are_labelled_in_the_feedback_corpus(
     done = storywatch(*args, "run", "--no-email", cwd=Path("/"), env=env)
     assert done.returncode == 0, done.stderr[-3000:]
 
+    # explain: the learned decisions with their strongest features, and the match.
+    why = storywatch(*args, "explain", ITEM_SWAP["link"], cwd=Path("/"))
+    assert why.returncode == 0, why.stderr
+    assert why.stdout.startswith(ITEM_SWAP["title"])
+    for part in (
+        "relevant: yes",
+        "reports a development:",
+        "types: prisoner_exchange",
+        "decision:",
+    ):
+        assert part in why.stdout, why.stdout
+    as_json = json.loads(storywatch(*args, "explain", canonical(ITEM_SWAP), "--json",
+                                    cwd=Path("/")).stdout)  # fmt: skip
+    assert as_json["relevance"]["decision"] is True and as_json["relevance"]["features"]
+    assert as_json["match"]["development_id"].startswith(STORYLINE)
+
     missed = storywatch(*args, "developments", "missed", ITEM_BAKERY["link"], "--type", "aid",
                         cwd=Path("/"))  # fmt: skip
     assert missed.returncode == 0, missed.stderr
@@ -75,6 +91,21 @@ def test_missed_and_dismissed_articles_are_labelled_in_the_feedback_corpus(
     assert again.returncode == 0
     labels = json.loads((folder / "labels.json").read_text())
     assert labels["items"][bakery]["types"] == ["sanctions"] and len(labels["items"]) == 2
+
+
+def test_train_writes_the_same_models_twice_and_prints_their_weights(tmp_path: Path) -> None:
+    pytest.importorskip("sklearn")
+    mini = Path(__file__).parent / "data" / "storyline_mini"
+    outs = [tmp_path / "a.json", tmp_path / "b.json"]
+    for out in outs:
+        done = storywatch("train", "--corpus", str(mini), "--seed", str(mini / "seed.md"),
+                          "--out", str(out), cwd=Path("/"), timeout=300)  # fmt: skip
+        assert done.returncode == 0, done.stderr[-2000:]
+    assert outs[0].read_bytes() == outs[1].read_bytes()
+    meta = json.loads(outs[0].read_text())
+    assert meta["meta"]["data_sha256"]
+    weights = storywatch("train", "--print-weights", "--models", str(outs[0]), cwd=Path("/"))
+    assert weights.returncode == 0 and "relevant" in weights.stdout
 
 
 def test_missed_refuses_an_unknown_article_or_type_clearly(tmp_path: Path) -> None:

@@ -541,6 +541,74 @@ def developments_missed(
     )
 
 
+@app.command()
+def explain(
+    ctx: typer.Context,
+    url: Annotated[str, typer.Argument(metavar="URL", help="A stored article's URL.")],
+    storyline: Annotated[
+        str | None, typer.Option("--storyline", help="The storyline (default: the first).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The explanation as JSON.")] = False,
+) -> None:
+    """Why the engine judged an article as it did: relevance, each decision with its strongest
+    features and evidence sentence, and the development it matched (or why none)."""
+    from storywatch.pipeline.backfill.window import select_storylines
+    from storywatch.pipeline.explain import explain_stored
+    from storywatch.pipeline.feedback import UnknownArticle
+    from storywatch.storyline.explain import format_explanation
+
+    config = _load(ctx)
+    try:
+        chosen = select_storylines(config, storyline)[0]
+    except KeyError as exc:
+        err.print(f"[red]error:[/] {exc.args[0]}", highlight=False)
+        raise typer.Exit(EXIT_CONFIG) from None
+    store = _open_store(config)
+    try:
+        why = explain_stored(config, store, url, chosen)
+    except UnknownArticle:
+        err.print(
+            f"[red]error:[/] no stored article has the URL {url!r} "
+            "(`storywatch export articles` lists them)",
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_FAILED) from None
+    finally:
+        store.close()
+    print(json.dumps(why, indent=1, default=str) if as_json else format_explanation(why))
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def train(
+    ctx: typer.Context,
+    feedback: Annotated[
+        bool, typer.Option("--feedback", help="Add every storyline's feedback corpus.")
+    ] = False,
+) -> None:
+    """Train the storyline models from labelled corpora (needs the `train` extra). Options after
+    the command go to the trainer: --corpus DIR (repeat), --labels FILE, --seed FILE, --out
+    FILE, --print-weights [--top N]; see `python -m storywatch.storyline.train --help`."""
+    try:
+        from storywatch.storyline import train as trainer
+    except ImportError as exc:  # scikit-learn is the train extra's
+        err.print(
+            f"[red]error:[/] training needs scikit-learn ({exc.name} is missing): "
+            "pip install 'storywatch[train]'",
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_CONFIG) from None
+    argv = list(ctx.args)
+    if feedback:
+        from storywatch.pipeline.feedback import feedback_folder
+
+        config = _load(ctx)
+        for s in config.storylines:
+            folder = feedback_folder(config, s.id)
+            if (folder / "labels.json").exists():
+                argv += ["--corpus", str(folder)]
+    trainer.main(argv)
+
+
 def _seed_types(config: Config, storyline_id: str) -> list[str]:
     from storywatch.config.seeds import load_seed
 
