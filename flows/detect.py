@@ -29,8 +29,10 @@ from storywatch.pipeline.tasks import detect_configured
     retries=2,
     retry_delay_seconds=2,
 )
-def detect_storyline(config_path: str, storyline_id: str, run_id: str | None) -> StorylineDetection:
-    return detect_configured(config_path, storyline_id, run_id)
+def detect_storyline(
+    config_path: str, storyline_id: str, run_id: str | None, database_url: str | None = None
+) -> StorylineDetection:
+    return detect_configured(config_path, storyline_id, run_id, database_url)
 
 
 @flow(name="detect", log_prints=False)
@@ -47,7 +49,7 @@ async def detect_steps(
     logger = get_run_logger()
     if runner is None:
         reports = [detect_storyline(config_path, s.id, run_id) for s in config.storylines]
-    else:
+    else:  # on workers whose environment may lack STORYWATCH_DATABASE_URL: say it
         reports = await results(
             [
                 submit(
@@ -56,6 +58,7 @@ async def detect_steps(
                     config_path=config_path,
                     storyline_id=s.id,
                     run_id=run_id,
+                    database_url=config.database_url,
                 )
                 for s in config.storylines
             ]

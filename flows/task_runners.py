@@ -253,7 +253,8 @@ def _on_cluster(fn: Callable[..., Any], name: str, runner: ClusterTaskRunner) ->
             run_in_worker, fn, args, kwargs, level, key=f"{name}-{uuid4().hex}", pure=False
         )
         try:
-            result, records = await asyncio.to_thread(future.result)
+            await _done(future)
+            result, records = await asyncio.to_thread(future.result)  # done: only the transfer
         except asyncio.CancelledError:
             future.cancel()
             raise
@@ -264,6 +265,24 @@ def _on_cluster(fn: Callable[..., Any], name: str, runner: ClusterTaskRunner) ->
         return result
 
     return on_cluster
+
+
+async def _done(future: Any) -> None:
+    """Wait for a distributed or concurrent future without holding a thread meanwhile: waits
+    parked in the default executor (asyncio.to_thread) deadlocked once a run's outer and inner
+    waits outnumbered its threads (8 chunks on 2 cores: min(32, cores + 4) = 6 threads)."""
+    loop = asyncio.get_running_loop()
+    finished: asyncio.Future[None] = loop.create_future()
+
+    def settle() -> None:
+        if not finished.done():
+            finished.set_result(None)
+
+    def wake(_: Any) -> None:
+        loop.call_soon_threadsafe(settle)
+
+    future.add_done_callback(wake)
+    await finished
 
 
 def _log(records: Iterable[logging.LogRecord]) -> None:
@@ -294,5 +313,10 @@ def submit(task: Task[..., R], runner: TaskRunner[Any] | None, **parameters: Any
 
 
 async def results(futures: Sequence[PrefectFuture[R]]) -> list[R]:
-    """Every future's result, waited for off the flow's event loop (in submission order)."""
-    return list(await asyncio.gather(*(asyncio.to_thread(f.result) for f in futures)))
+    """Every future's result (in submission order): each waited for on the event loop, then
+    read in a thread once done, so no thread sits waiting while the tasks need them."""
+    for f in futures:
+        wrapped = getattr(f, "wrapped_future", None)
+        if wrapped is not None:
+            await _done(wrapped)
+    return [await asyncio.to_thread(f.result) for f in futures]

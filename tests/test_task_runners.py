@@ -105,3 +105,53 @@ def test_dask_local_cluster_of_two_worker_processes_stores_everything_once(
     check_stored_once(postgres_url, feed_server)
     names = task_run_names(state.state_details.flow_run_id)
     assert names.count("fetch-and-store") == 2 and "detect-truce-talks" in names
+
+
+@pytest.fixture(scope="module")
+def running_cluster() -> Any:
+    """A running Dask cluster of two worker processes, started before any test sets
+    STORYWATCH_DATABASE_URL: its workers' environment lacks it, as on another machine."""
+    pytest.importorskip("distributed", reason="the dask extra: pip install -e '.[dask]'")
+    import os
+
+    from distributed import LocalCluster
+
+    from flows.task_runners import without_worker_profiler
+
+    without_worker_profiler()
+    env = {k: v for k, v in os.environ.items() if k != "STORYWATCH_DATABASE_URL"}
+    cluster = LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, env=env
+    )
+    yield cluster
+    cluster.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("chunks", [8, 32])
+def test_many_chunks_on_a_running_cluster_finish_and_detect_in_the_flows_database(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    prefect_api_url: str,
+    postgres_url: str,
+    running_cluster: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    chunks: int,
+) -> None:
+    # 8 chunks on 2 cores hung for ever: the outer and inner waits took the default executor's
+    # 6 threads. The detection ran on a worker without the database URL and, silently, on a
+    # fresh SQLite file: "0 articles assessed" while the run Completed.
+    from flows.run import run
+
+    monkeypatch.setenv("STORYWATCH_DATABASE_URL", postgres_url)  # the flow's, not the workers'
+    config = twenty_sources(
+        tmp_path, feed_server, task_runner="dask",
+        dask_address=running_cluster.scheduler_address, chunks=chunks,
+    )  # fmt: skip
+    state = asyncio.run(run(str(config), send_email=False, return_state=True))
+    assert state.is_completed()
+    check_stored_once(postgres_url, feed_server)  # articles and both developments, once
+    assert not (tmp_path / "storywatch.db").exists()  # nothing went to a stray SQLite file
+    names = task_run_names(state.state_details.flow_run_id)
+    assert names.count("fetch-and-store") > 4  # more chunks than the runner was tested with

@@ -29,22 +29,28 @@ from storywatch.store.repository import Store, open_store
 
 
 @contextmanager
-def configured_store(config: str | Config) -> Iterator[tuple[Config, Store]]:
+def configured_store(
+    config: str | Config, database_url: str | None = None
+) -> Iterator[tuple[Config, Store]]:
     """The config (``config`` a path to load, or one loaded already) and its store, open for
-    the block and closed after it."""
+    the block and closed after it. ``database_url``: the flow's, when this runs on a worker
+    whose environment may not have it (a Dask worker elsewhere)."""
     if not isinstance(config, Config):
         config = load_config(config)
-    with open_store(config.database_url) as store:
+    with open_store(database_url or config.database_url) as store:
         yield config, store
 
 
 def detect_configured(
-    config_path: str, storyline_id: str, run_id: str | None = None
+    config_path: str,
+    storyline_id: str,
+    run_id: str | None = None,
+    database_url: str | None = None,
 ) -> StorylineDetection:
     """Live detection (what the flow's task runs): first the windows stopped backfills left
     unsettled, as of their time (``backfill.finish.judge_stopped_backfills``), then
     ``detect_storyline``. One report for both."""
-    with configured_store(config_path) as (config, store):
+    with configured_store(config_path, database_url) as (config, store):
         finished = judge_stopped_backfills(config, storyline_id, store)
         if finished and finished[-1].deferred:  # busy already: no second wait this run
             report = StorylineDetection(storyline=storyline_id, deferred=True)
