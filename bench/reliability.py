@@ -123,9 +123,16 @@ def crash_rows(feeds: FeedServer, api: str, rounds: int, expected: int) -> Itera
             yield row
 
 
-def concurrent_row(feeds: FeedServer, api: str, backend: str, rounds: int, expected: int) -> Row:
-    """Two runs and a backfill over the same feeds, started together on one database."""
-    row = Row(f"two runs and a backfill at once ({backend})", rounds)
+def concurrent_row(
+    feeds: FeedServer, api: str, backend: str, rounds: int, expected: int, email: bool = True
+) -> Row:
+    """Two runs and a backfill over the same feeds, started together on one database. With
+    ``email`` (backfill --email) every development must reach the reader once, by the live
+    digest or the backfill's; without it, what the backfill judged first is history, recorded
+    and not mailed (its documented rule), so only double mails and store damage count."""
+    flag = ["--email"] if email else []
+    row = Row(f"two runs and a backfill{' --email' if email else ''} at once ({backend})", rounds)
+    quiet = 0
     for _ in range(rounds):
         with (
             tempfile.TemporaryDirectory() as tmp,
@@ -134,14 +141,20 @@ def concurrent_row(feeds: FeedServer, api: str, backend: str, rounds: int, expec
         ):
             round_ = CrashRound(Path(tmp), feeds, smtp, url, api)
             commands = [["run"], ["run"], ["backfill", "--since", "2025-04-01", "--until",
-                                           "2025-04-30"]]  # fmt: skip
+                                           "2025-04-30", *flag]]  # fmt: skip
             procs = [round_.start(*c) for c in commands]
             codes = [round_.finish(p) for p in procs]
             damage = Damage(point="concurrent", killed=False)
             if codes != [0, 0, 0]:
                 damage.notes.append(f"exit codes {codes}")
             round_.storywatch("run")  # what a stopped or deferred stage left, done now
-            row.add(tally(round_, damage, expected))
+            tally(round_, damage, expected)
+            if not email:
+                quiet += damage.mails_missing
+                damage.mails_missing = 0
+            row.add(damage)
+    if not email:
+        row.notes = f"{quiet} developments judged by the backfill first: recorded, not mailed"
     return row
 
 
@@ -329,6 +342,10 @@ def main() -> int:
             ("crash", lambda: crash_rows(feeds, api, args.rounds, expected)),
             ("concurrent-sqlite", lambda: concurrent_row(feeds, api, "sqlite", 3, expected)),
             ("concurrent-pg", lambda: concurrent_row(feeds, api, "postgresql", 3, expected)),
+            (
+                "concurrent-quiet",
+                lambda: concurrent_row(feeds, api, "postgresql", 3, expected, email=False),
+            ),  # fmt: skip
             ("smtp", lambda: smtp_outage_row(feeds, api, 3, expected)),
             ("mutated", lambda: mutated_feeds_row(feeds, api, 40)),
             ("secrets", lambda: secrets_row(feeds, api)),
