@@ -345,7 +345,7 @@ def main() -> int:
             (
                 "concurrent-quiet",
                 lambda: concurrent_row(feeds, api, "postgresql", 3, expected, email=False),
-            ),  # fmt: skip
+            ),
             ("smtp", lambda: smtp_outage_row(feeds, api, 3, expected)),
             ("mutated", lambda: mutated_feeds_row(feeds, api, 40)),
             ("secrets", lambda: secrets_row(feeds, api)),
