@@ -190,6 +190,25 @@ def test_only_entries_published_in_the_window_are_stored(
     assert Store.open(db_env).fetch_requests(["Wire"])[0].etag is None
 
 
+def test_a_backfill_reads_feeds_with_the_ingest_parse_step_and_says_when_one_is_malformed(
+    feed_server: FeedServer, tmp_path: Path, db_env: str
+) -> None:
+    # The backfill's walk re-implemented parsing and dropped the not-well-formed note (and
+    # ingest.max_age_days, which a backfill must not apply: it is there to read old entries).
+    items = [story_item(f"d{day}", day) for day in (10, 11)]
+    broken = rss("Wire", items).replace(b"</channel></rss>", b"<junk></channel></rss>")
+    feed_server.set_feed("/wire.xml", broken)
+    path = write_config(tmp_path, [{"name": "Wire", "url": feed_server.url("/wire.xml")}])
+    data = yaml.safe_load(path.read_text())
+    data.setdefault("ingest", {})["max_age_days"] = 1  # the April 2025 items are older
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    report = collect(path, "2025-04-10", "2025-04-12")
+    (reach,) = report.sources
+    assert reach.new == 2 and stored_guids(Store.open(db_env)) == {"d10", "d11"}
+    assert any("not well-formed" in note for note in reach.notes)
+    assert "not well-formed" in reach.describe(report.window)
+
+
 def test_rfc5005_archive_pages_are_followed_until_older_than_the_window(
     feed_server: FeedServer, tmp_path: Path, db_env: str
 ) -> None:
@@ -447,16 +466,16 @@ def test_a_failed_page_is_said_while_past_the_last_page_is_the_end(
 def test_an_unexpected_error_in_one_source_stays_with_that_source(
     feed_server: FeedServer, tmp_path: Path, db_env: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import storywatch.pipeline.backfill.collect as backfill_module
+    import storywatch.pipeline.ingest as parse_step  # the backfill's walk parses with it
 
-    real = backfill_module.normalise_feed
+    real = parse_step.normalise_feed
 
     def breaks_for_bad(feed: Any, source: str, *args: Any) -> list[Article]:
         if source == "Bad":
             raise RuntimeError("a bug in normalising")
         return real(feed, source, *args)
 
-    monkeypatch.setattr(backfill_module, "normalise_feed", breaks_for_bad)
+    monkeypatch.setattr(parse_step, "normalise_feed", breaks_for_bad)
     feed_server.set_feed("/ok.xml", rss("Ok", [story_item("d11", 11)]))
     feed_server.set_feed("/bad.xml", rss("Bad", [story_item("b11", 11)]))
     sources = [

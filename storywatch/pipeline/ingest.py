@@ -22,7 +22,7 @@ from storywatch import failpoints
 from storywatch.config.config import Config
 from storywatch.fetch.client import fetch_as_completed, run_blocking
 from storywatch.fetch.model import FetchLimits, FetchRequest, FetchResult
-from storywatch.parse.decode import ParseError
+from storywatch.parse.decode import ParsedFeed, ParseError
 from storywatch.parse.feedparser import parse_feed
 from storywatch.parse.normalise import Article, normalise_feed
 from storywatch.pipeline.cluster import cluster_new_articles
@@ -115,18 +115,26 @@ def plan_fetches(config: Config, store: Store) -> tuple[list[FetchRequest], dict
 
 def parse_fetched(result: FetchResult, max_age_days: float | None) -> ParseOutcome:
     """Parse and normalise one fetched body (pure: safe to run in a worker process)."""
+    return read_fetched(result, max_age_days)[1]
+
+
+def read_fetched(
+    result: FetchResult, max_age_days: float | None
+) -> tuple[ParsedFeed | None, ParseOutcome]:
+    """The parsed feed (None when there is none) and what it gave: the one parse step of the
+    live ingest and of a backfill's walk (which also follows the feed's archive links)."""
     if result.status != "ok" or result.content is None:
-        return ParseOutcome(articles=[])
+        return None, ParseOutcome(articles=[])
     try:
         feed = parse_feed(result.content, result.final_url or result.url, result.headers)
     except ParseError as exc:
-        return ParseOutcome(articles=[], error_kind=exc.kind, error=exc.message)
+        return None, ParseOutcome(articles=[], error_kind=exc.kind, error=exc.message)
     max_age = timedelta(days=max_age_days) if max_age_days else None
     articles = normalise_feed(
         feed, result.source, result.final_url or result.url, result.started_at, max_age=max_age
     )
     note = f"feed not well-formed (entries kept): {feed.bozo_message}" if feed.bozo else None
-    return ParseOutcome(articles=articles, entries=len(feed.entries), note=note)
+    return feed, ParseOutcome(articles=articles, entries=len(feed.entries), note=note)
 
 
 class _Parsers:

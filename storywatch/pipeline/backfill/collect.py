@@ -30,9 +30,8 @@ from datetime import datetime
 from storywatch.config.config import Config, SourceConfig
 from storywatch.fetch.client import Fetcher, run_blocking
 from storywatch.fetch.model import FetchLimits, FetchRequest
-from storywatch.parse.decode import ParsedFeed, ParseError
-from storywatch.parse.feedparser import parse_feed
-from storywatch.parse.normalise import Article, normalise_feed
+from storywatch.parse.decode import ParsedFeed
+from storywatch.parse.normalise import Article
 from storywatch.pipeline.backfill.window import (
     Window,
     entry_keys,
@@ -42,6 +41,7 @@ from storywatch.pipeline.backfill.window import (
     template_pages,
     unasked_storylines,
 )
+from storywatch.pipeline.ingest import read_fetched
 from storywatch.store.repository import Store
 from storywatch.store.schema import utcnow
 
@@ -65,6 +65,7 @@ class SourceReach:
     via: list[str] = field(default_factory=list)  # feed, prev-archive, archive template
     stopped: str = ""
     error: str | None = None  # the feed itself could not be read: the source failed
+    notes: list[str] = field(default_factory=list)  # e.g. a page that was not well-formed
 
     def see(self, moment: datetime) -> None:
         self.oldest = moment if self.oldest is None else min(self.oldest, moment)
@@ -90,8 +91,9 @@ class SourceReach:
             missed = (self.oldest.date() - window.since).days
             reach = f"reaches back only to {oldest}: the first {missed} day(s) not covered"
         stop = f"; stopped: {self.stopped}" if self.stopped else ""
+        notes = "".join(f"; {note}" for note in self.notes)
         counts = f"{self.in_window} in window, {self.new} new"
-        return f"{how}, {self.pages} page(s), {reach}; {counts}{stop}"
+        return f"{how}, {self.pages} page(s), {reach}; {counts}{stop}{notes}"
 
 
 @dataclass
@@ -262,14 +264,14 @@ class _SourceWalk:
         if result.status != "ok" or result.content is None:
             return _Page([], None, result.error or "no content", url, result.http_status)
         self.reach.pages += 1
-        try:
-            feed = await asyncio.to_thread(
-                parse_feed, result.content, result.final_url or url, result.headers
-            )
-        except ParseError as exc:
-            return _Page([], None, exc.message, url)
-        articles = normalise_feed(feed, self.source.name, result.final_url or url, utcnow())
-        return _Page(articles, feed, None, url)
+        # The window, not ingest.max_age_days, says which entries a backfill keeps: it is
+        # there to read old ones (README, Backfill).
+        feed, outcome = await asyncio.to_thread(read_fetched, result, None)
+        if outcome.error is not None or feed is None:
+            return _Page([], None, outcome.error or "no content", url)
+        if outcome.note and outcome.note not in self.reach.notes:
+            self.reach.notes.append(outcome.note)
+        return _Page(outcome.articles, feed, None, url)
 
     async def take(self, page: _Page) -> None:
         fresh = [a for a in page.articles if (a.guid or a.url) not in self.counted]
