@@ -470,10 +470,10 @@ def test_an_unexpected_error_in_one_source_stays_with_that_source(
 
     real = parse_step.normalise_feed
 
-    def breaks_for_bad(feed: Any, source: str, *args: Any) -> list[Article]:
+    def breaks_for_bad(feed: Any, source: str, *args: Any, **kwargs: Any) -> list[Article]:
         if source == "Bad":
             raise RuntimeError("a bug in normalising")
-        return real(feed, source, *args)
+        return real(feed, source, *args, **kwargs)
 
     monkeypatch.setattr(parse_step, "normalise_feed", breaks_for_bad)
     feed_server.set_feed("/ok.xml", rss("Ok", [story_item("d11", 11)]))
