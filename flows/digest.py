@@ -69,6 +69,13 @@ async def digest_steps(
         logger.warning(
             "digest %s to %s pending: %s", outcome.digest_id, outcome.recipient, outcome.error
         )
+    for outcome in (o for o in outcomes if o.status == "unsure"):
+        logger.error(
+            "digest %s to %s needs the operator: %s",
+            outcome.digest_id,
+            outcome.recipient,
+            outcome.error,
+        )
     return outcomes
 
 

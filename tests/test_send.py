@@ -8,6 +8,7 @@ import os
 import socket
 import threading
 import time
+import typing
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -437,7 +438,7 @@ def test_a_run_that_died_handing_a_digest_to_smtp_is_never_resent_by_itself(
     for _ in range(2):  # reported on every pass, never resent
         reported = [o for o in deliver_pending(store, config.outbox_dir, settings)
                     if o.digest_id == died.digest_id]  # fmt: skip
-        assert [o.status for o in reported] == ["failed"]
+        assert [o.status for o in reported] == ["unsure"]
         assert f"storywatch digest --resend {died.digest_id}" in str(reported[0].error)
     assert not [r for r in smtp.received if r.message["X-Storywatch-Digest"] == died.digest_id]
 
@@ -614,3 +615,105 @@ def test_every_mail_says_truthfully_which_sources_failed_since_the_last_one(
     text = _mailed_text(store, config, datetime.now(UTC) + timedelta(days=1))  # a new day
     assert "1 of 2 sources failed since the last mail: Beta (HTTP 410)." in text
     assert trusted not in text and "Silence is not proof that nothing happened" in text
+
+
+class _RawSmtp:
+    """A minimal SMTP server on loopback that takes one message, then misbehaves at the end:
+    ``after_data`` "quit-421" (accepts the message, answers QUIT with 421) or "drop" (closes
+    the connection without answering the end of DATA)."""
+
+    def __init__(self, after_data: str) -> None:
+        import socket
+        import threading
+
+        self.after_data = after_data
+        self.messages: list[bytes] = []
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(4)
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                self._session(conn.makefile("rwb"))
+
+    def _session(self, io: typing.BinaryIO) -> None:
+        def say(line: str) -> None:
+            io.write(line.encode() + b"\r\n")
+            io.flush()
+
+        say("220 raw ready")
+        while line := io.readline():
+            verb = line[:4].upper()
+            if verb in (b"EHLO", b"HELO"):
+                say("250 raw")
+            elif verb in (b"MAIL", b"RCPT", b"RSET", b"NOOP"):
+                say("250 ok")
+            elif verb == b"DATA":
+                say("354 go on")
+                body = b""
+                while (chunk := io.readline()) not in (b".\r\n", b""):
+                    body += chunk
+                self.messages.append(body)
+                if self.after_data == "drop":
+                    return
+                say("250 queued")
+            elif verb == b"QUIT":
+                say("421 going down" if self.after_data == "quit-421" else "221 bye")
+                return
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.mark.parametrize("after_data", ["quit-421", "drop"])
+def test_a_message_the_server_took_is_never_sent_again(
+    world: World, feed_server: FeedServer, after_data: str
+) -> None:
+    # A failing QUIT after the server queued the mail released the delivery to pending, and
+    # the next run mailed it again; a connection dropped at the end of DATA did the same.
+    config, store = talks_composed(world, feed_server)
+    server = _RawSmtp(after_data)
+    try:
+        settings = SmtpSettings(host="127.0.0.1", port=server.port, security="none", timeout=5)
+        first = deliver_pending(store, config.outbox_dir, settings)
+        second = deliver_pending(store, config.outbox_dir, settings)
+        statuses = {r["status"] for r in store.delivery_statuses()}
+    finally:
+        server.close()
+    assert len(server.messages) == 2  # one per recipient, each once, over both passes
+    if after_data == "quit-421":  # accepted: sent, whatever QUIT said
+        assert [o.status for o in first] == ["sent", "sent"] and second == []
+        assert statuses == {"sent"}
+    else:  # no answer to the message's end: its fate is unknown, so it is not resent
+        assert [o.status for o in first] == ["unsure", "unsure"] and second == []
+        assert "storywatch digest --resend" in str(first[0].error)
+        assert statuses == {"handing"}
+
+
+def test_a_run_whose_claim_went_stale_does_not_send(world: World, feed_server: FeedServer) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from storywatch.store.schema import DeliveryRow, utcnow
+
+    _, store = talks_composed(world, feed_server)
+    slow = store.pending_deliveries(STALE_CLAIM)[0]
+    assert store.claim_delivery(slow.id, "slow-run", STALE_CLAIM)  # then its outbox write hangs
+    with store.engine.begin() as conn:
+        conn.execute(
+            update(DeliveryRow)
+            .where(DeliveryRow.id == slow.id)
+            .values(claimed_at=utcnow() - STALE_CLAIM - timedelta(minutes=1))
+        )
+    assert store.claim_delivery(slow.id, "next-run", STALE_CLAIM)  # the next run takes it
+    assert not store.hand_over_delivery(slow.id, "slow-run")  # so the slow run must not send
+    assert store.hand_over_delivery(slow.id, "next-run")

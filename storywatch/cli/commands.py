@@ -230,6 +230,27 @@ def run(
     if report.fetched == 0:
         err.print("[red]error:[/] no source could be fetched", highlight=False)
         raise typer.Exit(EXIT_FAILED)
+    if not no_email and _warn_unsure(config):
+        raise typer.Exit(EXIT_FAILED)
+
+
+def _warn_unsure(config: Config) -> int:
+    """Digests whose fate is unknown (a run died, or SMTP broke, mid-handover) wait for the
+    operator: say so on every run, with the command, and count them."""
+    from storywatch.digest.send import STALE_CLAIM
+
+    store = _open_store(config)
+    try:
+        unsure = store.unsure_deliveries(STALE_CLAIM)
+    finally:
+        store.close()
+    for d in unsure:
+        err.print(
+            f"[red]error:[/] digest {d.digest_id} to {d.recipient} may or may not have arrived "
+            f"(its SMTP hand-over broke); check, then: storywatch digest --resend {d.digest_id}",
+            highlight=False,
+        )
+    return len(unsure)
 
 
 def _check_smtp_env() -> SmtpSettings | None:
@@ -808,8 +829,8 @@ def digest(
         store.close()
     if failed:
         err.print(
-            f"[red]error:[/] not every digest was sent ({failed} failed, left pending for the "
-            "next run)",
+            f"[red]error:[/] not every digest was sent ({failed} failed: left pending for the "
+            "next run, or, where said above, waiting for `digest --resend`)",
             highlight=False,
         )
         raise typer.Exit(EXIT_FAILED)
@@ -860,7 +881,7 @@ def _send_digests_now(config: Config, store: Store) -> int:
             markup=False,
         )
     _warn_outbox(sum(o.outbox_error is not None for o in outcomes), config.outbox_dir)
-    return sum(o.status == "failed" for o in outcomes)
+    return sum(o.status in ("failed", "unsure") for o in outcomes)
 
 
 def _list_deliveries(store: Store) -> None:

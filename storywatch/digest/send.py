@@ -64,7 +64,7 @@ class DeliveryOutcome:
     storyline: str
     recipient: str
     subject: str
-    status: Literal["sent", "failed", "skipped"]  # skipped: another run holds the claim
+    status: Literal["sent", "failed", "skipped", "unsure"]  # skipped: another run holds the claim
     transport: str | None
     outbox_path: Path | None
     error: str | None
@@ -73,8 +73,20 @@ class DeliveryOutcome:
     outbox_error: str | None = None  # sent by SMTP, but its outbox copy could not be written
 
 
+class MaybeSent(Exception):
+    """The SMTP exchange broke after the message was handed over (no reply to the end of DATA):
+    the server may have taken it. Never retried by itself: a retry could mail it twice."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(f"{type(cause).__name__}: {cause}")
+        self.cause = cause
+
+
 def send_message(settings: SmtpSettings, message: str) -> None:
-    """One SMTP transaction: connect (TLS as configured), log in if asked, send, quit."""
+    """One SMTP transaction: connect (TLS as configured), log in if asked, send, quit. A
+    failure before DATA is an ordinary SMTP error (nothing went out: retry); one while the
+    message is handed over, other than the server's refusal, is ``MaybeSent``; once the
+    server accepted it, a failing QUIT changes nothing."""
     headers = HeaderParser().parsestr(message)
     sender = parseaddr(headers.get("From", ""))[1]
     recipients = [parseaddr(headers.get("To", ""))[1]]
@@ -88,12 +100,36 @@ def send_message(settings: SmtpSettings, message: str) -> None:
         )
     else:
         client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
-    with client:
+    try:
         if settings.security == "starttls":
             client.starttls(context=context)  # refuses to go on in clear when not offered
         if settings.username:
             client.login(settings.username, settings.password or "")
-        client.sendmail(sender, recipients, message)  # a str: smtplib sends CRLF line ends
+        _hand_over(client, sender, recipients, message)
+    finally:
+        with contextlib.suppress(smtplib.SMTPException, OSError):
+            client.quit()  # the mail is the server's already; a 421 here is not a failure
+        client.close()
+
+
+def _hand_over(client: smtplib.SMTP, sender: str, recipients: list[str], message: str) -> None:
+    """MAIL, RCPT, DATA: what sendmail does, with the one ambiguous step told apart."""
+    client.ehlo_or_helo_if_needed()
+    code, reply = client.mail(sender)
+    if code != 250:
+        raise smtplib.SMTPSenderRefused(code, reply, sender)
+    for recipient in recipients:
+        code, reply = client.rcpt(recipient)
+        if code not in (250, 251):
+            raise smtplib.SMTPRecipientsRefused({recipient: (code, reply)})
+    try:
+        code, reply = client.data(message)  # a str: CRLF line ends, ASCII (as sendmail)
+    except smtplib.SMTPDataError:
+        raise  # the server said no (to DATA or to the message): nothing was taken
+    except (smtplib.SMTPException, OSError) as exc:  # no answer to the message's end
+        raise MaybeSent(exc) from exc
+    if code != 250:
+        raise smtplib.SMTPDataError(code, reply)
 
 
 def write_outbox(outbox: Path, digest_id: str, message: str) -> Path:
@@ -180,9 +216,14 @@ def _deliver(
             delivery.recipient,
         )
     if smtp is not None:
-        store.hand_over_delivery(delivery.id, token)
+        if not store.hand_over_delivery(delivery.id, token):
+            return _outcome(delivery, "skipped", None, None, None)  # our claim went stale
         try:
             send_message(smtp, delivery.message)
+        except MaybeSent as exc:  # left in "handing": reported each pass until --resend
+            error = _unsure_error(delivery, f"the SMTP exchange broke at its end ({exc})")
+            log.error("%s: digest for %s: %s", delivery.storyline, delivery.recipient, error)
+            return _outcome(delivery, "unsure", None, path, error)
         except (smtplib.SMTPException, OSError, UnicodeError) as exc:  # ssl.SSLError: OSError
             failure = describe_smtp_failure(exc, smtp)
             if failure.whole_server:
@@ -207,13 +248,17 @@ def _failed(
 
 def _report_unsure(delivery: PendingDelivery) -> DeliveryOutcome:
     """A delivery whose run died mid-handover: reported every pass, never resent by itself."""
-    error = (
-        f"a run died while handing this digest to the SMTP server, so it may or may not have "
-        f"arrived; it is not resent by itself (nothing is mailed twice). If {delivery.recipient} "
-        f"did not get it: storywatch digest --resend {delivery.digest_id}"
-    )
+    error = _unsure_error(delivery, "a run died while handing this digest to the SMTP server")
     log.error("%s: digest for %s: %s", delivery.storyline, delivery.recipient, error)
-    return _outcome(delivery, "failed", None, None, error)
+    return _outcome(delivery, "unsure", None, None, error)
+
+
+def _unsure_error(delivery: PendingDelivery, what: str) -> str:
+    return (
+        f"{what}, so it may or may not have arrived; it is not resent by itself (nothing is "
+        f"mailed twice). If {delivery.recipient} did not get it: "
+        f"storywatch digest --resend {delivery.digest_id}"
+    )
 
 
 def _log_not_sent(delivery: PendingDelivery, error: str) -> None:
@@ -239,7 +284,7 @@ def _leave_pending(
 
 def _outcome(
     delivery: PendingDelivery,
-    status: Literal["sent", "failed", "skipped"],
+    status: Literal["sent", "failed", "skipped", "unsure"],
     transport: str | None,
     path: Path | None,
     error: str | None,

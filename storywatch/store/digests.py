@@ -300,15 +300,22 @@ class DigestsMixin(StorePart):
         than ``stale_after``): they may have arrived."""
         return self._deliveries(_unsure(utcnow() - stale_after))
 
-    def hand_over_delivery(self, delivery_id: int, token: str) -> None:
-        """Mark an owned claim as being handed to the SMTP server: from here on, a crash leaves
-        the delivery's fate unknown, so a stale claim in this state is not resent by itself."""
+    def hand_over_delivery(self, delivery_id: int, token: str) -> bool:
+        """Mark an owned claim as being handed to the SMTP server, as of now: from here on, a
+        crash leaves the delivery's fate unknown, so a stale claim in this state is not resent
+        by itself. False when the claim is no longer ours (it went stale and another run took
+        it): then this run must not send."""
         with self.engine.begin() as conn:
-            conn.execute(
+            taken = conn.execute(
                 update(DELIVERIES)
-                .where(DELIVERIES.c.id == delivery_id, DELIVERIES.c.claim_token == token)
-                .values(status="handing")
+                .where(
+                    DELIVERIES.c.id == delivery_id,
+                    DELIVERIES.c.claim_token == token,
+                    DELIVERIES.c.status == "sending",
+                )
+                .values(status="handing", claimed_at=utcnow(), last_error=None)
             )
+        return taken.rowcount == 1
 
     def resend_unsure(self, digest_id: str, stale_after: timedelta) -> int:
         """Give a digest's unsure deliveries back as pending (the operator checked they did not
