@@ -520,6 +520,8 @@ def test_a_mistyped_key_is_told_what_it_was_probably_meant_to_be(tmp_path: Path)
     found = problems(path)
     assert any("unknown key 'ingest.time_out' (did you mean 'timeout'?)" in p for p in found)
     assert any(p.endswith("unknown key 'ingest.colour'") for p in found)  # nothing close
+    misplaced = write_config(tmp_path, MINIMAL + "ingest:\n  to: [x@example.org]\n")
+    assert any("'to' is a key of another section" in p for p in problems(misplaced))
 
 
 def test_one_recipient_may_be_written_as_a_plain_string(tmp_path: Path) -> None:

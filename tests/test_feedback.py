@@ -92,6 +92,19 @@ def test_missed_and_dismissed_articles_are_labelled_in_the_feedback_corpus(
     labels = json.loads((folder / "labels.json").read_text())
     assert labels["items"][bakery]["types"] == ["sanctions"] and len(labels["items"]) == 2
 
+    # train --feedback: the feedback joins the corpora, under the storyline's own seed, and
+    # the models go only where --out says.
+    pytest.importorskip("sklearn")
+    refused = storywatch(*args, "train", "--feedback", cwd=Path("/"))
+    assert refused.returncode == 2 and "--feedback needs --out FILE" in refused.stderr
+    mini = Path(__file__).parent / "data" / "storyline_mini"
+    out = tmp_path / "models.json"
+    trained = storywatch(*args, "train", "--feedback", "--corpus", str(mini), "--out", str(out),
+                         cwd=Path("/"), timeout=300)  # fmt: skip
+    assert trained.returncode == 0, trained.stderr[-2000:]
+    meta = json.loads(out.read_text())["meta"]
+    assert STORYLINE in meta["corpora"] and meta["items"] > 2  # the feedback folder is named so
+
 
 def test_train_writes_the_same_models_twice_and_prints_their_weights(tmp_path: Path) -> None:
     pytest.importorskip("sklearn")
@@ -111,8 +124,11 @@ def test_train_writes_the_same_models_twice_and_prints_their_weights(tmp_path: P
 def test_missed_refuses_an_unknown_article_or_type_clearly(tmp_path: Path) -> None:
     config = write_story_config(tmp_path, {"Alpha": "http://127.0.0.1:9/alpha.xml"})
     args = ("--config", str(config), "developments", "missed")
-    unknown = storywatch(*args, "https://nowhere.test/x", cwd=Path("/"))
+    unknown = storywatch(*args, "https://nowhere.test/x", "--type", "aid", cwd=Path("/"))
     assert unknown.returncode == 1
     assert "no stored article has the URL" in unknown.stderr and "Traceback" not in unknown.stderr
     bad_type = storywatch(*args, "https://nowhere.test/x", "--type", "weather", cwd=Path("/"))
     assert bad_type.returncode == 2 and "unknown type weather" in bad_type.stderr
+    # A development without a type would train as "no development": the type is required.
+    no_type = storywatch(*args, "https://nowhere.test/x", cwd=Path("/"))
+    assert no_type.returncode == 2 and "--type" in no_type.stderr

@@ -515,9 +515,9 @@ def developments_missed(
     ctx: typer.Context,
     url: Annotated[str, typer.Argument(metavar="URL", help="A stored article's URL.")],
     types: Annotated[
-        list[str] | None,
+        list[str],
         typer.Option("--type", metavar="TYPE", help="What it reports (repeat for several)."),
-    ] = None,
+    ],
     storyline: Annotated[
         str | None, typer.Option("--storyline", help="The storyline (default: the first).")
     ] = None,
@@ -534,7 +534,7 @@ def developments_missed(
         err.print(f"[red]error:[/] {exc.args[0]}", highlight=False)
         raise typer.Exit(EXIT_CONFIG) from None
     allowed = set(_seed_types(config, chosen))
-    unknown = sorted(set(types or []) - allowed)
+    unknown = sorted(set(types) - allowed)
     if unknown:
         err.print(
             f"[red]error:[/] unknown type {', '.join(unknown)} (the storyline's types: "
@@ -544,7 +544,7 @@ def developments_missed(
         raise typer.Exit(EXIT_CONFIG)
     store = _open_store(config)
     try:
-        feedback = record_missed(config, store, url, chosen, list(types or []))
+        feedback = record_missed(config, store, url, chosen, list(types))
     except UnknownArticle:
         err.print(
             f"[red]error:[/] no stored article has the URL {url!r} "
@@ -554,7 +554,7 @@ def developments_missed(
         raise typer.Exit(EXIT_FAILED) from None
     finally:
         store.close()
-    kinds = ", ".join(feedback.label["types"]) or "no type given"
+    kinds = ", ".join(feedback.label["types"])
     err.print(
         f"{feedback.url}: labelled a new development ({kinds}) in {feedback.folder}",
         highlight=False,
@@ -603,7 +603,12 @@ def explain(
 def train(
     ctx: typer.Context,
     feedback: Annotated[
-        bool, typer.Option("--feedback", help="Add every storyline's feedback corpus.")
+        bool,
+        typer.Option(
+            "--feedback",
+            help="Add the recorded feedback to the corpora (needs --out; the seed is its "
+            "storyline's).",
+        ),
     ] = False,
 ) -> None:
     """Train the storyline models from labelled corpora (needs the `train` extra). Options after
@@ -620,14 +625,45 @@ def train(
         raise typer.Exit(EXIT_CONFIG) from None
     argv = list(ctx.args)
     if feedback:
-        from storywatch.pipeline.feedback import feedback_folder
+        argv = _with_feedback(ctx, argv, [str(c) for c in trainer.DEFAULT_CORPORA])
+    try:
+        trainer.main(argv)
+    except ModuleNotFoundError as exc:  # scikit-learn is imported when fitting starts
+        err.print(
+            f"[red]error:[/] training needs scikit-learn ({exc.name} is missing): "
+            "pip install 'storywatch[train]'",
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_CONFIG) from None
 
-        config = _load(ctx)
-        for s in config.storylines:
-            folder = feedback_folder(config, s.id)
-            if (folder / "labels.json").exists():
-                argv += ["--corpus", str(folder)]
-    trainer.main(argv)
+
+def _with_feedback(ctx: typer.Context, argv: list[str], defaults: list[str]) -> list[str]:
+    """The trainer's arguments plus the feedback corpora: the given corpora (or the default
+    ones) stay, the seed is the feedback's storyline's (features are relative to it), and the
+    models go where --out says, never over the shipped ones by surprise."""
+    from storywatch.pipeline.feedback import feedback_folder
+
+    config = _load(ctx)
+    found = [
+        (s, feedback_folder(config, s.id))
+        for s in config.storylines
+        if (feedback_folder(config, s.id) / "labels.json").exists()
+    ]
+    problem = None
+    if not found:
+        problem = "no feedback recorded yet (`storywatch developments missed` / `dismiss`)"
+    elif "--out" not in argv:
+        problem = "--feedback needs --out FILE (the shipped models stay as they are)"
+    elif len(found) > 1 and "--seed" not in argv:
+        problem = "feedback for several storylines: train one at a time with --seed FILE"
+    if problem:
+        err.print(f"[red]error:[/] {problem}", highlight=False)
+        raise typer.Exit(EXIT_CONFIG)
+    if "--corpus" not in argv:
+        argv = [*argv, *(a for d in defaults for a in ("--corpus", d))]
+    if "--seed" not in argv:
+        argv += ["--seed", str(config.seed_path(found[0][0]))]
+    return [*argv, *(a for _, folder in found for a in ("--corpus", str(folder)))]
 
 
 def _seed_types(config: Config, storyline_id: str) -> list[str]:

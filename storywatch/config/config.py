@@ -527,6 +527,8 @@ def _problem_from_error(name: str, lines: dict[tuple, int], err: Any) -> ConfigP
 
 
 def _did_you_mean(key: str) -> str:
+    if key in _known_keys():  # a real key, in the wrong place (e.g. `to` outside `digest`)
+        return f" ({key!r} is a key of another section)"
     close = difflib.get_close_matches(key, sorted(_known_keys()), n=1, cutoff=0.7)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
