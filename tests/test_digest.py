@@ -17,7 +17,13 @@ from pathlib import Path
 import pytest
 
 from storywatch.config.config import DigestConfig, StorylineConfig
-from storywatch.digest.compose import Digest, FeedCheck, build_digest, build_heartbeat
+from storywatch.digest.compose import (
+    Digest,
+    FeedCheck,
+    build_digest,
+    build_heartbeat,
+    strip_dateline,
+)
 from storywatch.digest.render import RenderedDigest, build_message, render_digest
 from storywatch.store.developments import LinkedArticle, StoredDevelopment
 from storywatch.store.digests import EarlierDevelopment
@@ -100,11 +106,13 @@ def fixed_digest() -> Digest:
 
 
 class Links(HTMLParser):
-    """Every href, every data-development-id, and every tag name in a page."""
+    """Every outlet's href, every in-page link ("#d1", the summary's), every
+    data-development-id, and every tag name in a page."""
 
     def __init__(self) -> None:
         super().__init__()
         self.hrefs: list[str] = []
+        self.anchors: list[str] = []
         self.blocks: list[str] = []
         self.tags: set[str] = set()
         self.attrs: list[tuple[str, str]] = []
@@ -114,7 +122,7 @@ class Links(HTMLParser):
         for name, value in attrs:
             self.attrs.append((name, value or ""))
             if name == "href" and value is not None:
-                self.hrefs.append(value)
+                (self.anchors if value.startswith("#") else self.hrefs).append(value)
             if name == "data-development-id" and value is not None:
                 self.blocks.append(value)
 
@@ -235,7 +243,7 @@ def test_odd_characters_in_links_are_percent_encoded_in_the_rendered_html(
     (found,) = parse(rendered.html).hrefs
     assert found.startswith(href)
     # in the serialised HTML (after CSS inlining) the href holds none of them raw
-    (raw,) = re.findall(r'href="([^"]*)"', rendered.html)
+    (raw,) = re.findall(r'href="([^#"][^"]*)"', rendered.html)
     assert not set(raw) & set("'\"<> `{}|\\^") and raw.isascii(), raw
     assert found in rendered.text  # the text part shows the same link
 
@@ -320,6 +328,14 @@ def test_golden_html() -> None:
     check_golden("digest.html", re.sub(r">\s*<", ">\n<", render_digest(fixed_digest()).html))
 
 
+def test_golden_compact_blocks() -> None:
+    # the fixed digest with one block in full: the other two as compact blocks look past 12
+    compact = fixed_digest().with_full_blocks(1)
+    rendered = render_digest(compact)
+    check_golden("digest_compact.txt", rendered.text)
+    check_golden("digest_compact.html", re.sub(r">\s*<", ">\n<", rendered.html))
+
+
 def test_a_new_development_following_an_earlier_one_says_follows() -> None:
     follows = development(
         1, ["meeting"], "Second round opens in Geneva", updates="truce-talks-seed-02"
@@ -356,13 +372,78 @@ def test_why_flagged_quotes_the_body_not_the_headline_and_never_repeats_the_summ
     items = {item.title: item for section in digest.sections for item in section.items}
     meeting, truce = items[title], items["Truce agreed"]
     assert meeting.evidence == body and meeting.terms == ["meet", "met"]
-    assert (
-        meeting.news
-        == "the storyline so far holds no meeting between Russia and Ukraine like this one."
-    )
     assert truce.evidence == "" and truce.evidence_is_summary
     assert (
         rendered.text.count("five hours in Geneva") == 2
     )  # the meeting's quote, the truce's summary
     assert "Why flagged: the sentence above." in rendered.text
     assert "the sentence above" in rendered.html and "(matched: truce)" in rendered.html
+
+
+class Anchors(Links):
+    """Links plus every element id, and the id of the block each data-development-id is on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: dict[str, str] = {}  # element id -> its data-development-id ("" if none)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        super().handle_starttag(tag, attrs)
+        values = dict(attrs)
+        if values.get("id"):
+            self.ids[values["id"] or ""] = values.get("data-development-id") or ""
+
+
+def test_the_summary_counts_by_type_and_links_one_line_per_development_to_its_block() -> None:
+    digest = fixed_digest()
+    rendered = render_digest(digest)
+    assert digest.counts == "Agreements 1, Meetings 1, Prisoner exchanges 1 (2 new, 1 update)"
+    page = Anchors()
+    page.feed(rendered.html)
+    # one line per development, in mail order, each to the block carrying its id
+    assert [page.ids[h[1:]] for h in page.anchors] == list(digest.development_ids)
+    html_top = rendered.html.split('class="dev')[0]
+    assert "Agreements 1, Meetings 1, Prisoner exchanges 1 (2 new, 1 update)" in html_top
+    assert FAILED_SENTENCE in html_top  # the failed-sources sentence stays
+    text_top = rendered.text.split("AGREEMENTS")[0]
+    assert "In this mail: Agreements 1, Meetings 1, Prisoner exchanges 1 (2 new, 1" in text_top
+    for number, item in enumerate(digest.items, 1):
+        assert f"{number:3d}. {item.title}" in text_top  # the same number heads its block
+        assert f"\n{number}. {item.title}" in rendered.text.split("AGREEMENTS", 1)[1]
+    assert "**In this mail:** Agreements 1, Meetings 1, Prisoner exchanges 1" in rendered.markdown
+
+
+def test_what_new_means_is_said_once_not_in_every_block() -> None:
+    rendered = render_digest(fixed_digest())
+    for part in (rendered.text, rendered.html):
+        flat = " ".join(part.split())
+        assert flat.count("holds nothing of its type between its actors") == 1
+        assert "like this one" not in flat
+
+
+@pytest.mark.parametrize(
+    ("summary", "shown"),
+    [
+        ("(Harbour Wire) Vladimir Putin told Donald Trump.", "Vladimir Putin told Donald Trump."),
+        ("JEDDAH (Harbour Wire) - Ukraine told US negotiators.", "Ukraine told US negotiators."),
+        ("KYIV, Ukraine (AP) — Talks resumed.", "Talks resumed."),
+        ("Moscow, March 3 (AFP) – Russia said no.", "Russia said no."),
+        ("(Reuters) - Kyiv agreed.", "Kyiv agreed."),
+        ("US (and allies) agreed to talks.", "US (and allies) agreed to talks."),
+        ("Putin (pictured) said yes.", "Putin (pictured) said yes."),
+        ("(Harbour Wire)", "(Harbour Wire)"),  # nothing after it: kept as it is
+    ],
+)
+def test_a_dateline_left_at_the_start_of_a_summary_is_stripped(summary: str, shown: str) -> None:
+    assert strip_dateline(summary) == shown
+    dated = development(
+        1,
+        ["meeting"],
+        "Envoys meet",
+        summary=summary,
+        evidence=[{"sentence": summary, "terms": ["meet"], "actors": []}],
+    )
+    (item,) = build_digest(STORYLINE, SETTINGS, "d@x.org", [dated], {}, NOW).items
+    assert item.summary == shown
+    # the flagging sentence is the same sentence once stripped: pointed at, not quoted
+    assert item.evidence_is_summary or item.summary == ""

@@ -109,7 +109,7 @@ class Hrefs(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         found = dict(attrs)
-        if found.get("href"):
+        if found.get("href") and not str(found["href"]).startswith("#"):  # "#d1": the summary's
             self.hrefs.append(str(found["href"]))
         if found.get("data-development-id"):
             self.blocks.append(str(found["data-development-id"]))

@@ -13,7 +13,7 @@ import html
 import logging
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
@@ -42,6 +42,19 @@ TYPE_HEADINGS = {
 }
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'“‘(])")
 _SUMMARY_LIMIT = 300
+# A wire credit left at the start of a summary: "(Harbour Wire) Putin told...", "JEDDAH (Harbour
+# Wire) - Ukraine told...", "Moscow, March 3 (AFP) — ...". Only with a parenthesised credit of
+# one to four capitalised words; a place before it needs the dash after it.
+_CREDIT = r"\((?:[A-Z][\w.&'’-]*\s?){1,4}\)"
+_DATELINE = re.compile(
+    rf"^(?:{_CREDIT}\s*(?:[-–—]\s*)?|[A-Z][\w.'’ ,/]{{0,60}}?\s*{_CREDIT}\s*[-–—]\s*)(?=\S)"
+)
+# Past this many developments in one mail the rest are compact blocks (headline, one line, the
+# first outlet's link and how many reported it): every development stays in the one mail (no
+# cap) and the HTML part under Gmail's clip size (102 KB); render_digest shows fewer in full
+# when the HTML would still pass its budget.
+FULL_BLOCKS = 12
+LINE_LIMIT = 120  # a compact block's one line, in characters
 _URL_SAFE = ":/?#[]@!$&()*+,;=%"  # RFC 3986 delimiters but "'" (and "%": already encoded)
 _BIDI = re.compile(f"[{BIDI_CONTROLS}]")  # stored before normalise stripped them: never shown
 
@@ -76,8 +89,18 @@ class DigestItem:
     advances: str | None  # "<title> (<date>)" of the earlier development it advances
     relation: str  # how it relates to that one: "Update to" (an update) or "Follows" (new)
     terms: list[str] = field(default_factory=list)  # the trigger words that matched
-    news: str = ""  # what is new against the storyline so far, in plain words
     evidence_is_summary: bool = False  # the flagging sentence is the summary shown above
+    compact: bool = False  # past FULL_BLOCKS: headline, one line, first link and the count
+    number: int = 0  # its place in the mail, from 1: the summary's line links to "#d<number>"
+    first_day: str = ""  # the day first seen, for a compact block
+
+    @property
+    def line(self) -> str:
+        """A compact block's one line: the summary, else the flagging sentence, else the
+        development it advances; cut at a word near ``LINE_LIMIT`` characters."""
+        if self.summary or self.evidence:
+            return shorten_line(self.summary or self.evidence)
+        return shorten_line(f"{self.relation}: {self.advances}") if self.advances else ""
 
 
 @dataclass(frozen=True)
@@ -159,7 +182,43 @@ class Digest:
 
     @property
     def development_ids(self) -> tuple[str, ...]:
-        return tuple(item.id for s in self.sections for item in s.items)
+        return tuple(item.id for item in self.items)
+
+    @property
+    def items(self) -> list[DigestItem]:
+        """Every block, in mail order (the summary at the top lists them in this order)."""
+        return [item for s in self.sections for item in s.items]
+
+    @property
+    def counts(self) -> str:
+        """The summary's count line: "Ceasefires 6, Meetings 2 (7 new, 1 update)"."""
+        by_type = ", ".join(f"{s.heading} {len(s.items)}" for s in self.sections)
+        updates = sum(1 for item in self.items if item.novelty == "update")
+        novelty = f"{self.count - updates} new"
+        if updates:
+            novelty += f", {updates} {'update' if updates == 1 else 'updates'}"
+        return f"{by_type} ({novelty})" if by_type else ""
+
+    @property
+    def compact_count(self) -> int:
+        return sum(1 for item in self.items if item.compact)
+
+    @property
+    def full_blocks(self) -> int:
+        return self.count - self.compact_count
+
+    def with_full_blocks(self, full_blocks: int) -> Digest:
+        """The same digest with its first ``full_blocks`` blocks in full and the rest compact;
+        every block numbered in mail order (the same developments: the same digest id)."""
+        sections, shown = [], 0
+        for section in self.sections:
+            blocks = [
+                replace(item, compact=shown + n >= full_blocks, number=shown + n + 1)
+                for n, item in enumerate(section.items)
+            ]
+            shown += len(blocks)
+            sections.append(DigestSection(section.heading, blocks))
+        return replace(self, sections=sections)
 
     @property
     def day(self) -> str:
@@ -211,6 +270,19 @@ def safe_url(url: str) -> str | None:
     return None
 
 
+def shorten_line(text: str, limit: int = LINE_LIMIT) -> str:
+    """``text`` when it fits ``limit``, else cut at the last word that fits, with "…"."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0] if " " in text[: limit - 1] else text[: limit - 1]
+    return cut.rstrip(" ,;:.-–—") + "…"
+
+
+def strip_dateline(text: str) -> str:
+    """``text`` without a wire dateline at its start ("(Outlet) ", "CITY (Outlet) - ")."""
+    return _DATELINE.sub("", text, count=1)
+
+
 def one_sentence(text: str) -> str:
     first = _SENTENCE_END.split(text, maxsplit=1)[0]
     return first if len(first) <= _SUMMARY_LIMIT else first[: _SUMMARY_LIMIT - 1].rstrip() + "…"
@@ -225,9 +297,11 @@ def build_digest(
     created_at: datetime,
     window: str | None = None,
     feeds: FeedCheck | None = None,
+    full_blocks: int = FULL_BLOCKS,
 ) -> Digest:
     """The digest of ``developments`` for one recipient, grouped by development type
-    (``window``: a backfill's digest, marked as such; ``feeds``: what it says of the sources)."""
+    (``window``: a backfill's digest, marked as such; ``feeds``: what it says of the sources;
+    past ``full_blocks`` developments the blocks are compact)."""
     items: dict[str, list[DigestItem]] = {}
     for development in developments:
         section = _section_of(development.types)
@@ -249,7 +323,7 @@ def build_digest(
         sections=sections,
         window=window,
         feeds=feeds,
-    )
+    ).with_full_blocks(full_blocks)
 
 
 def build_heartbeat(
@@ -294,7 +368,7 @@ def _item(
         terms += [clean_text(t) for t in entry.get("terms", []) if clean_text(t) not in terms]
     types = [t.replace("_", " ") for t in _in_section_order(development.types)]
     summary = _summary(development)
-    sentence = clean_text(str(evidence.get("sentence", "")))
+    sentence = strip_dateline(clean_text(str(evidence.get("sentence", ""))))
     # The flagging sentence is often the summary shown just above: point at it, not repeat it.
     repeats_summary = bool(summary) and _same_text(sentence, summary)
     return DigestItem(
@@ -306,6 +380,7 @@ def _item(
         evidence="" if repeats_summary else sentence,
         actors=actors,
         first_seen=_stamp(development.first_seen, tz),
+        first_day=_day(development.first_seen.isoformat(), tz),
         outlets=len({a.source for a in development.articles}),
         links=[
             DigestLink(
@@ -316,7 +391,6 @@ def _item(
         advances=_advances(development.updates, earlier, tz),
         relation="Update to" if development.novelty == "update" else "Follows",
         terms=terms,
-        news=_what_is_new(types, actors),
         evidence_is_summary=repeats_summary,
     )
 
@@ -335,21 +409,9 @@ def _telling_evidence(development: StoredDevelopment) -> dict:
     return development.evidence[0] if development.evidence else {}
 
 
-def _what_is_new(types: Sequence[str], actors: Sequence[str]) -> str:
-    """What a `new` development adds to the storyline so far, from its signature."""
-    kinds = (", ".join(types[:-1]) + " or " + types[-1]) if len(types) > 1 else "".join(types)
-    kinds = kinds or "development"
-    who = ""
-    if len(actors) == 1:
-        who = f" involving {actors[0]}"
-    elif actors:
-        who = f" between {', '.join(actors[:-1])} and {actors[-1]}"
-    return f"the storyline so far holds no {kinds}{who} like this one."
-
-
 def _summary(development: StoredDevelopment) -> str:
     """One sentence; empty when it only repeats the headline."""
-    summary = one_sentence(clean_text(development.summary))
+    summary = one_sentence(strip_dateline(clean_text(development.summary)))
     same = summary.rstrip(" .").casefold() == clean_text(development.title).rstrip(" .").casefold()
     return "" if same else summary
 

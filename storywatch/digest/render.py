@@ -4,11 +4,14 @@ Markdown, then the MIME message. Pure: no store, no network.
 Jinja2 with StrictUndefined; the HTML environment autoescapes, and every value in a
 ``Digest`` is already plain text (``compose.clean_text``), so feed markup never becomes markup.
 CSS is inlined with css-inline for mail clients; the dark-mode and small-screen @media rules
-stay in a <style> block (they cannot be inlined) and nothing remote is ever loaded.
+stay in a <style> block (they cannot be inlined), and so do the rules of the summary's lines and
+the compact blocks (repeated up to hundreds of times: inlined, they would pass Gmail's clip
+size). Nothing remote is ever loaded.
 """
 
 from __future__ import annotations
 
+import quopri
 import re
 import textwrap
 from dataclasses import dataclass
@@ -78,13 +81,34 @@ def markdown_url(url: str) -> str:
 _INLINER = css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
 
 
-def render_digest(digest: Digest) -> RenderedDigest:
-    """Text (72 columns), HTML (CSS inlined, dark-mode rules kept) and the artifact Markdown."""
+# Gmail clips an HTML part past 102 KB ("[Message clipped]"): a digest whose HTML part, as sent
+# (quoted-printable, a few percent larger than the HTML), would pass this budget shows fewer
+# blocks in full (every development stays in the mail, compact).
+HTML_BUDGET = 100_000
+
+
+def render_digest(digest: Digest, budget: int = HTML_BUDGET) -> RenderedDigest:
+    """Text (72 columns), HTML (CSS inlined, dark-mode rules kept) and the artifact Markdown.
+    Past ``budget`` bytes of HTML the digest is rendered again with fewer full blocks (down to
+    none: every development stays in the one mail even then)."""
+    page = _render_html(digest)
+    while mail_size(page) > budget and digest.full_blocks > 0:
+        digest = digest.with_full_blocks(max(0, digest.full_blocks - 4))
+        page = _render_html(digest)
     values = {"digest": digest, "subject": digest.subject}
     text = _environment(False).get_template("digest.txt").render(values)
-    page = _environment(True).get_template("digest.html").render(values)
     markdown = _environment(False).get_template("digest.md").render(values)
-    return RenderedDigest(digest, text, _INLINER.inline(page), markdown)
+    return RenderedDigest(digest, text, page, markdown)
+
+
+def mail_size(page: str) -> int:
+    """Bytes of the HTML part as sent: quoted-printable, as ``build_message`` encodes it."""
+    return len(quopri.encodestring(page.encode("utf-8")))
+
+
+def _render_html(digest: Digest) -> str:
+    values = {"digest": digest, "subject": digest.subject}
+    return _INLINER.inline(_environment(True).get_template("digest.html").render(values))
 
 
 def build_message(rendered: RenderedDigest) -> EmailMessage:
