@@ -193,7 +193,18 @@ def check(ctx: typer.Context) -> None:
         f"({len(config.enabled_sources)} enabled), {_plural(len(config.storylines), 'storyline')}",
         highlight=False,
     )
+    _warn_seeds(config)
     _warn_unmailed(config)
+
+
+def _warn_seeds(config: Config) -> None:
+    """A seed without front matter, or whose id is another storyline's, is valid: warn."""
+    from storywatch.config.seeds import load_seed, seed_warnings
+
+    for storyline in config.storylines:
+        for warning in seed_warnings(load_seed(config.seed_path(storyline)), storyline.id):
+            err.print("[yellow]warning:[/]", end=" ")
+            err.print(f"storyline {storyline.id}: {warning}", highlight=False, markup=False)
 
 
 def _warn_unmailed(config: Config) -> None:

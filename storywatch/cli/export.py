@@ -15,6 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from storywatch.store.articles import StorylineVerdict
 from storywatch.store.repository import Store
 
 
@@ -36,13 +37,20 @@ ARTICLE_FIELDS = [
     "cluster",
     "relevant",
     "score",
+    "storylines",
     "date_missing",
     "summary",
 ]
 
 
-def article_record(article: Any, assessed: tuple[bool, float] | None = None) -> dict[str, Any]:
-    """``assessed``: (relevant to any storyline, best score); None before detection ran."""
+def article_record(
+    article: Any,
+    assessed: tuple[bool, float] | None = None,
+    verdicts: dict[str, StorylineVerdict] | None = None,
+) -> dict[str, Any]:
+    """``assessed``: (relevant to any storyline, best score); None before detection ran.
+    ``verdicts``: each storyline's own verdict, ``storylines: {id: {relevant, score,
+    novelty}}`` ({} before detection ran)."""
     return {
         "url": article.url,
         "title": article.title,
@@ -51,6 +59,10 @@ def article_record(article: Any, assessed: tuple[bool, float] | None = None) -> 
         "cluster": article.cluster,
         "relevant": assessed[0] if assessed else None,
         "score": round(assessed[1], 4) if assessed else None,
+        "storylines": {
+            storyline: {"relevant": v.relevant, "score": round(v.score, 4), "novelty": v.novelty}
+            for storyline, v in (verdicts or {}).items()
+        },
         "date_missing": article.date_missing,
         "summary": article.summary,
     }
@@ -94,7 +106,12 @@ DEVELOPMENT_FIELDS = [
 def export_articles(store: Store, fmt: ExportFormat) -> None:
     """Every stored article with the storyline stage's verdict on it (None before detection)."""
     relevance = store.article_relevance()
-    rows = (article_record(a, relevance.get(a.id)) for a in store.iter_articles())
+    verdicts = store.article_assessments()
+    rows = (
+        article_record(a, relevance.get(a.id), verdicts.get(a.id)) for a in store.iter_articles()
+    )
+    if fmt is ExportFormat.csv:  # the per-storyline verdicts as one JSON cell
+        rows = ({**r, "storylines": json.dumps(r["storylines"])} for r in rows)
     write_rows(rows, fmt, ARTICLE_FIELDS)
 
 
