@@ -298,6 +298,11 @@ def _print_run_summary(report: IngestReport) -> None:
 
 def _export_format(value: str) -> str:
     # A plain sentence: typer's enum check says "Value error, 'xml' is not one of ...".
+    if value == "opml":
+        raise typer.BadParameter(
+            "'opml': articles and developments export as json or csv; "
+            "the feed list exports as OPML with `storywatch sources export`"
+        )
     if value not in {f.value for f in ExportFormat}:
         raise typer.BadParameter(f"{value!r}: choose json or csv")
     return value
@@ -355,6 +360,57 @@ def sources_status(ctx: typer.Context) -> None:
     # Not a terminal (a pipe, a file): wide enough that nothing is cut or wrapped.
     width = None if sys.stdout.isatty() else 100_000
     Console(file=sys.stdout, width=width, highlight=False, soft_wrap=False).print(table)
+
+
+@sources_app.command("import")
+def sources_import(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(metavar="FILE.opml", help="An OPML feed list.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would be added; change nothing.")
+    ] = False,
+) -> None:
+    """Add the feeds of an OPML file (any feed reader's export) to sources.yaml, at the end of
+    its sources, keeping its comments and order; feeds already there (by URL) are skipped."""
+    from storywatch.config.opml import OPML_MAX_BYTES, OpmlError, parse_opml
+    from storywatch.config.sources_file import NewSource, add_sources, plan_sources
+
+    config = _load(ctx)
+    try:
+        with file.open("rb") as handle:
+            listed = parse_opml(handle.read(OPML_MAX_BYTES + 1))
+    except (OSError, OpmlError) as exc:
+        err.print("[red]error:[/]", end=" ")
+        err.print(f"{file}: cannot import: {exc}", highlight=False, markup=False)
+        raise typer.Exit(EXIT_CONFIG) from None
+    candidates = [NewSource(f.name, f.url) for f in listed.feeds]
+    try:
+        done = plan_sources(config, candidates) if dry_run else add_sources(config.path, candidates)
+    except ConfigError as exc:
+        _print_config_problems(exc)
+        raise typer.Exit(EXIT_CONFIG) from None
+    verb = "would add" if dry_run else "added"
+    for source in done.added:
+        err.print(f"  {verb} {source.name}: {source.url}", highlight=False, markup=False)
+    for what, why in [*listed.skipped, *done.skipped]:
+        err.print(f"  skipped {what}: {why}", highlight=False, markup=False)
+    skipped = len(listed.skipped) + len(done.skipped)
+    err.print(
+        f"{config.path}: {verb} {_plural(len(done.added), 'source')}, {skipped} skipped",
+        highlight=False,
+        markup=False,
+    )
+
+
+@sources_app.command("export")
+def sources_export(ctx: typer.Context) -> None:
+    """Print the configured sources as an OPML feed list on stdout (for any feed reader);
+    disabled sources too."""
+    from storywatch.config.opml import render_opml
+
+    config = _load(ctx)
+    title = ", ".join(s.title for s in config.storylines)
+    sys.stdout.write(render_opml(f"storywatch: {title}", [(s.name, s.url) for s in config.sources]))
 
 
 @db_app.command("upgrade")
