@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import json
 import logging
 import os
@@ -435,9 +436,31 @@ def demo(
     folder: Annotated[
         Path, typer.Option("--dir", help="Where the demo writes its config, database and outbox.")
     ] = Path("storywatch-demo"),
+    serve_feeds: Annotated[
+        bool,
+        typer.Option(
+            "--serve",
+            help="Only serve the bundled feeds (until Ctrl-C), so that the demo's config can "
+            "be run again from another terminal.",
+        ),
+    ] = False,
+    port: Annotated[
+        int, typer.Option("--port", help="With --serve: the local port (0: any free one).")
+    ] = 8750,
+    fresh: Annotated[
+        bool,
+        typer.Option("--fresh", help="First remove what earlier demos stored in --dir."),
+    ] = False,
 ) -> None:
     """Offline demo: serve the bundled feeds locally and run the pipeline on them."""
-    from storywatch.demo import isolate_from_environment, serve_demo_feeds, write_demo_config
+    from storywatch.demo import (
+        DemoFolderError,
+        clear_demo_state,
+        has_stored_articles,
+        isolate_from_environment,
+        serve_demo_feeds,
+        write_demo_config,
+    )
     from storywatch.store.database import safe_url as masked_url
 
     ignored = isolate_from_environment()
@@ -445,26 +468,96 @@ def demo(
         err.print(
             f"demo: ignoring {', '.join(ignored)}: the demo uses only {folder}", highlight=False
         )
-    with serve_demo_feeds() as base_url:
-        config_path = write_demo_config(folder, base_url)
-        config = load_config(config_path)
-        err.print(f"serving {len(config.sources)} bundled feeds at {base_url}", highlight=False)
-        report = _run_pipeline_flow(config, kind="demo")
+    try:
+        if fresh:
+            for path in clear_demo_state(folder):
+                err.print(f"demo: removed {path}", highlight=False, markup=False)
+        if serve_feeds:
+            _serve_demo_until_stopped(folder, port)
+            return
+        repeat = has_stored_articles(folder)
+        with serve_demo_feeds() as base_url:
+            config_path = write_demo_config(folder, base_url)
+            config = load_config(config_path)
+            err.print(f"serving {len(config.sources)} bundled feeds at {base_url}", highlight=False)
+            report = _run_pipeline_flow(config, kind="demo")
+    except DemoFolderError as exc:
+        err.print("[red]error:[/]", end=" ")
+        err.print(str(exc), highlight=False, markup=False)
+        raise typer.Exit(EXIT_CONFIG) from None
     _print_run_summary(report)
     _print_new_developments(config, report.run_id)
     outbox = _print_deliveries(config, report.run_id)
-    command = f"{_program_command()} --config {shlex.quote(str(config_path))}"
+    program = _program_command()
+    command = f"{program} --config {shlex.quote(str(config_path))}"
+    demo_dir = shlex.quote(str(folder))
     print(f"config:        {config_path}")
     print(f"database:      {masked_url(config.database_url)}")
     print(f"this run:      {_plural(report.new_articles, 'new article')}")
+    if repeat and report.new_articles == 0:
+        print(
+            "stored before: the bundled articles were stored by an earlier demo in this folder; "
+            f"to start fresh: {program} demo --fresh --dir {demo_dir}"
+        )
     print(f"developments:  {command} export developments")
     print(f"articles:      {command} export articles --format json")
     print(f"health:        {command} sources status")
     for path in outbox:
         print(f"digest:        {path}")
     print(f"outbox:        {config.outbox_dir} (no STORYWATCH_SMTP_HOST: outbox only)")
+    print(
+        f"run again:     {program} demo --serve --dir {demo_dir}  (serves the feeds until "
+        f"Ctrl-C), then in another terminal: {command} run --no-email"
+    )
     if report.fetched == 0:
         raise typer.Exit(EXIT_FAILED)
+
+
+def _serve_demo_until_stopped(folder: Path, port: int) -> None:
+    """Serve the bundled feeds on ``port`` and point the demo's config at them, until Ctrl-C
+    or SIGTERM: `run`, `backfill` and the rest then work on the demo's config as on any."""
+    import signal
+
+    from storywatch.demo import serve_demo_feeds, write_demo_config
+
+    signal.signal(signal.SIGTERM, _interrupt)
+    with contextlib.ExitStack() as stack:
+        try:
+            base_url = stack.enter_context(serve_demo_feeds(port))
+        except OSError as exc:
+            err.print("[red]error:[/]", end=" ")
+            err.print(
+                f"cannot serve on 127.0.0.1:{port}: {exc.strerror or exc} (another `storywatch "
+                "demo --serve`? pass --port)",
+                highlight=False,
+                markup=False,
+            )
+            raise typer.Exit(EXIT_FAILED) from None
+        config_path = write_demo_config(folder, base_url)
+        command = f"{_program_command()} --config {shlex.quote(str(config_path))}"
+        err.print(
+            f"serving the bundled feeds at {base_url} for {config_path} until Ctrl-C; "
+            "in another terminal:",
+            highlight=False,
+            markup=False,
+        )
+        for what in ("run --no-email", "export developments", "sources status"):
+            err.print(f"  {command} {what}", highlight=False, markup=False)
+        try:
+            if hasattr(signal, "pause"):
+                signal.pause()
+            else:  # Windows
+                _sleep_forever()
+        except KeyboardInterrupt:
+            pass
+    err.print("demo feeds no longer served", highlight=False)
+
+
+def _sleep_forever() -> None:
+    import time as clock
+
+    while True:
+        clock.sleep(3600)
 
 
 def _program_command() -> str:
