@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import shlex
 import shutil
 import sys
@@ -59,6 +60,10 @@ sources_app = typer.Typer(help="Feed sources.", no_args_is_help=True)
 db_app = typer.Typer(help="The storywatch database.", no_args_is_help=True)
 app.add_typer(sources_app, name="sources")
 app.add_typer(db_app, name="db")
+seed_app = typer.Typer(
+    help="Seed documents: the story as you already know it.", no_args_is_help=True
+)
+app.add_typer(seed_app, name="seed")
 
 
 def _print_version(value: bool) -> None:
@@ -412,6 +417,50 @@ def sources_export(ctx: typer.Context) -> None:
     config = _load(ctx)
     title = ", ".join(s.title for s in config.storylines)
     sys.stdout.write(render_opml(f"storywatch: {title}", [(s.name, s.url) for s in config.sources]))
+
+
+@seed_app.command("new")
+def seed_new(
+    ctx: typer.Context,
+    storyline_id: Annotated[
+        str, typer.Argument(metavar="ID", help="The storyline's id (lower case, digits, - or _).")
+    ],
+    source: Annotated[
+        str,
+        typer.Option(
+            "--from", metavar="FILE|URL", help="The article: a text or Markdown file, or a URL."
+        ),
+    ],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing seed.")] = False,
+) -> None:
+    """Draft seeds/ID.md from an article: its text, with front matter proposed from it
+    (actors, places, the countries named) for you to edit. Next to the config's folder."""
+    from storywatch.cli.seed import print_next_steps, read_article, write_seed
+    from storywatch.config.config import resolve_config_path
+    from storywatch.config.seed_draft import draft_seed
+
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", storyline_id):
+        raise typer.BadParameter(
+            f"{storyline_id!r}: an id is lower-case letters, digits, '-' and '_'", param_hint="ID"
+        )
+    config_path = resolve_config_path(ctx.obj["config"])
+    folder = config_path.resolve().parent if config_path.exists() else Path.cwd()
+    path = folder / "seeds" / f"{storyline_id}.md"
+    if path.exists() and not force:
+        err.print(
+            f"[red]error:[/] {path} exists: edit it, or pass --force to draft it again",
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_CONFIG)
+    try:
+        text = read_article(source)
+    except ValueError as exc:
+        err.print("[red]error:[/]", end=" ")
+        err.print(f"{source}: {exc}", highlight=False, markup=False)
+        raise typer.Exit(EXIT_FAILED) from None
+    draft = draft_seed(storyline_id, text, datetime.now(UTC).date())
+    write_seed(path, draft, source)
+    print_next_steps(err, draft, path, config_path, _program_command())
 
 
 @db_app.command("upgrade")
