@@ -136,8 +136,8 @@ def test_seed_new_reads_an_article_page_from_a_url(tmp_path: Path, feed_server: 
     page = (
         "<html><head><title>Site | Talks</title><script>var x = 'Not Text';</script></head>"
         "<body><nav><p>Home News Sport and a long menu of other sections here</p></nav>"
-        "<h1>Talks resume in Geneva</h1><p>Foreign Minister Sergei Lavrov met Secretary of "
-        "State Marco Rubio in Geneva on 2 March 2025, officials said on Sunday.</p>"
+        "<h1>Talks resume in Geneva</h1><p>GENEVA, 2 March 2025 - Foreign Minister Sergei "
+        "Lavrov met Secretary of State Marco Rubio in Geneva, officials said on Sunday.</p>"
         "<p>Lavrov said the talks were useful; Rubio said more talks would follow soon.</p>"
         "</body></html>"
     )
@@ -146,10 +146,29 @@ def test_seed_new_reads_an_article_page_from_a_url(tmp_path: Path, feed_server: 
     done = storywatch("seed", "new", "geneva", "--from", url, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     seed = load_seed(tmp_path / "seeds" / "geneva.md")
-    assert seed.text.startswith("# Talks resume in Geneva\n\nForeign Minister Sergei Lavrov")
+    assert seed.text.startswith("# Talks resume in Geneva\n\nGENEVA, 2 March 2025 - Foreign")
     assert "menu" not in seed.text and "Not Text" not in seed.text
     assert {a.name for a in seed.meta.actors} >= {"Sergei Lavrov", "Marco Rubio"}
     assert seed.meta.date == "2025-03-02" and seed.meta.places == ["Geneva"]
     feed_server.set_status("/gone.html", 404)
     gone = storywatch("seed", "new", "gone", "--from", feed_server.url("/gone.html"), cwd=tmp_path)
     assert gone.returncode == 1 and "the server answered 404" in gone.stderr
+
+
+def test_draft_skips_headings_reads_possessives_and_dates_only_from_the_dateline() -> None:
+    text = (
+        "Truce Reached in Doha After Long Talks\n\n"
+        "DOHA, Jan 16 - Israel and Hamas agreed a truce in Gaza on Wednesday, ending the war "
+        "that began on 7 October 2023, mediators said.\n\n"
+        "A Deal in Three Stages\n\n"
+        "Prime Minister Benjamin Netanyahu's office said details remained. The US envoy Brett "
+        "McGurk stayed in Doha; President-elect Donald Trump claimed credit. Hamas said it "
+        "would keep to the terms, and Hamas officials met in Doha. Aid to Gaza and the West "
+        "Bank will grow.\n"
+    )
+    draft = draft_seed("truce", text, date(2026, 1, 1))
+    names = [a.name for a in draft.actors]
+    assert {"Benjamin Netanyahu", "Brett McGurk", "Donald Trump", "Hamas"} <= set(names)
+    assert not [n for n in names if n in ("Three Stages", "Long Talks", "Deal", "Gaza")]
+    assert draft.date == "2026-01-01" and not draft.dated_from_text  # 2023 is background
+    assert draft.theatre == ["Gaza", "West Bank"]

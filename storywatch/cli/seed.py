@@ -146,6 +146,7 @@ def print_next_steps(
         side = f" side {actor.side}" if actor.side else ""
         say(f"  actor:   {actor.name}{aliases}{side}")
     say(f"  places:  {', '.join(draft.places) or 'none recognised'}")
+    say(f"  theatre: {', '.join(draft.theatre) or 'no region recognised'}")
     countries = ", ".join(f"{c} ({n})" for c, n in draft.countries[:4])
     say(f"  parties: none set (countries named: {countries or 'none'})")
     config = shlex.quote(str(config_path))

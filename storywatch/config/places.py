@@ -69,3 +69,11 @@ COUNTRY_NAMES: dict[str, str] = {
 # Cities news names often that are not capitals but are where talks happen.
 OTHER_CITIES = ("Geneva", "Istanbul", "Jeddah", "Dubai", "New York", "Munich", "Davos",
                 "Sochi", "Anchorage", "Camp David", "Sharm el-Sheikh")  # fmt: skip
+
+# Regions and territories news names as where a conflict is (proposed as a seed's theatre).
+REGIONS = ("Gaza", "Gaza Strip", "West Bank", "East Jerusalem", "Golan Heights", "Sinai",
+           "Middle East", "Red Sea", "Black Sea", "Persian Gulf", "Donbas", "Donetsk", "Luhansk",
+           "Crimea", "Zaporizhzhia", "Kherson", "Kursk", "Kharkiv", "Balkans", "Caucasus",
+           "Nagorno-Karabakh", "Kashmir", "Sahel", "Darfur", "Horn of Africa", "Tigray",
+           "South China Sea", "Taiwan Strait", "Korean Peninsula", "Kurdistan", "Idlib",
+           "Aleppo", "Rafah", "Khan Younis", "Hebron", "Jenin", "Nablus")  # fmt: skip

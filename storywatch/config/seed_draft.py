@@ -15,12 +15,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 
-from storywatch.config.places import CAPITALS, COUNTRY_NAMES, OTHER_CITIES
+from storywatch.config.places import CAPITALS, COUNTRY_NAMES, OTHER_CITIES, REGIONS
 from storywatch.config.seeds import DEVELOPMENT_TYPES, split_front_matter
 
 MAX_ACTORS = 20
 MAX_COUNTRY_ACTORS = 4
-_WORD = r"(?:al-|el-)?[A-Z][a-zà-ÿ]+(?:-[A-Za-zà-ÿ]+)*"
+_WORD = r"(?:al-|el-)?[A-Z][a-zà-ÿ]+(?:[A-Z][a-zà-ÿ]+)?(?:-[A-Za-zà-ÿ]+)*"  # McGurk, Ben-Gvir
 _PARTICLE = r"(?:(?:bin|ibn|al|el|de|da|di|van|von|der|du|le|la)[ \t]+)?"
 _NAME = re.compile(rf"(?<![\w'’-]){_WORD}(?:[ \t]+{_PARTICLE}{_WORD})+(?![\w'’-])")
 _SINGLE = re.compile(rf"(?<![\w'’-]){_WORD}(?![\w-])")
@@ -49,6 +49,10 @@ _BODY_WORDS = frozenset(
     Company Corporation Institute University Centre Center Movement Brigade Brigades Kremlin
     Pentagon Cabinet Government Senate Congress Federation Emirates Network Press Summit""".split()  # noqa: SIM905
 )
+_REGION_WORDS = frozenset(
+    """North South East West Middle Central Northern Southern Eastern Western Sea
+    Gulf""".split()  # noqa: SIM905
+)
 _MONTHS_ = "January February March April May June July August September October November December"
 _MONTHS = _MONTHS_.split()
 _ISO_DATE = re.compile(r"\b((?:19|20)\d\d)-(\d\d)-(\d\d)\b")
@@ -73,6 +77,7 @@ class SeedDraft:
     countries: list[tuple[str, int]]  # countries named, most mentioned first (the parties' cue)
     actors: list[DraftActor]
     places: list[str]
+    theatre: list[str]  # regions named, most mentioned first
     body: str
 
 
@@ -81,9 +86,13 @@ def draft_seed(storyline_id: str, document: str, today: date) -> SeedDraft:
     it already has is dropped, its body kept)."""
     body = split_front_matter(document)[1] if document.lstrip().startswith("---") else document
     body = re.sub(r"<!--.*?-->", "", body, flags=re.S).strip()  # Markdown comments: not text
-    found_date = _first_date(body)
+    prose = _prose(body)
+    found_date = _dateline_date(body)
     places, countries = _places(body)
-    named = _named_actors(body, set(places))
+    theatre = [
+        r for r in sorted(REGIONS, key=lambda r: -_mentions(prose, r)) if _mentions(prose, r)
+    ]
+    named = _named_actors(prose, {*places, *REGIONS})
     return SeedDraft(
         id=storyline_id,
         title=_title(body, storyline_id),
@@ -92,6 +101,7 @@ def draft_seed(storyline_id: str, document: str, today: date) -> SeedDraft:
         countries=countries.most_common(),
         actors=[*_country_actors(countries, body), *named],
         places=places,
+        theatre=[r for r in theatre if not any(r != o and r in o for o in theatre)] or theatre,
         body=body,
     )
 
@@ -102,6 +112,27 @@ def _title(body: str, storyline_id: str) -> str:
         if line:
             return line if len(line) <= 100 else line[:100].rsplit(" ", 1)[0] + " …"
     return storyline_id.replace("-", " ").capitalize()
+
+
+def _prose(body: str) -> str:
+    """The body without its headings: Markdown ones, and lines in title case ("A Deal in
+    Three Stages"), whose every word is capitalised and would read as a name."""
+    kept = []
+    for line in body.splitlines():
+        words = re.findall(r"[A-Za-z][\w'’-]*", line)
+        capitalised = sum(w[0].isupper() for w in words)
+        heading = line.lstrip().startswith("#") or (
+            words and capitalised >= 0.6 * len(words) and not line.rstrip().endswith((".", '"'))
+        )
+        kept.append("" if heading else line)
+    return "\n".join(kept)
+
+
+def _dateline_date(body: str) -> date | None:
+    """The article's own date: one in its title or the start of its first paragraph (the
+    dateline). A date further on is more often background ("the attack of 7 October 2023")."""
+    lines = [line.strip() for line in body.splitlines() if line.strip()][:2]
+    return _first_date("\n".join(line[:80] for line in lines))
 
 
 def _first_date(text: str) -> date | None:
@@ -173,10 +204,11 @@ def _country_actors(countries: Counter[str], text: str) -> list[DraftActor]:
 def _named_actors(text: str, places: set[str]) -> list[DraftActor]:
     """Capitalised runs of two or more words (titles and openers trimmed), and single
     capitalised words named twice or more mid-sentence; most mentioned first."""
+    text = re.sub(r"(?<=\w)['’]s\b", "", text)  # "Netanyahu's office": the name is "Netanyahu"
     counts: Counter[str] = Counter()
     for match in _NAME.finditer(text):
         words = match[0].split()
-        titled = [i for i, word in enumerate(words) if word in _TITLES]
+        titled = [i for i, word in enumerate(words) if word.split("-")[0] in _TITLES]
         if titled:
             words = words[titled[-1] + 1 :]
         while words and (words[0] in _NOT_NAME or words[0] == "State"):  # "of State X Y"
@@ -192,11 +224,12 @@ def _named_actors(text: str, places: set[str]) -> list[DraftActor]:
         words = name.split()
         person = not any(word in _BODY_WORDS for word in words)
         surname = " ".join(words[-2:]) if words[-2] in ("Al", "El", "Abu") else words[-1]
+        person = person and not any(word in _REGION_WORDS for word in words)
         alias = [surname] if person and surname not in places and surname != name else []
         # a surname alone counts as a mention too ("Netanyahu said ..." after his full name)
         mentions = _mentions(text, surname) if alias else count
         actors.append(DraftActor(name, alias, None, max(count, mentions)))
-    known = {word for a in actors for word in a.name.split()}
+    known = {word for name in [*places, *(a.name for a in actors)] for word in name.split()}
     for word in _mid_sentence_words(text):
         count = _mentions(text, word)
         if count >= 2 and word not in known and word not in places and not _is_adjective(word):
@@ -268,7 +301,7 @@ def render_seed(draft: SeedDraft, source: str) -> str:
         f"places: {_flow(draft.places)}",
         "# theatre: regions and front-line places of the conflict itself (an article naming",
         "# them belongs to this storyline's war)",
-        "theatre: []",
+        f"theatre: {_flow(draft.theatre)}",
         '# topics: phrases of the story, e.g. "peace talks", "hostage deal"',
         "topics: []",
         "# types: the kinds of development to alert on (drop those that do not apply)",
