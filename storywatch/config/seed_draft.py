@@ -185,7 +185,9 @@ def _adjective(country: str) -> str:
 
 
 def _side_id(country: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", country.lower()).strip("-")
+    """The storyline engine's id for a country ("united-states"; its short ids for two)."""
+    short = {"United Arab Emirates": "uae", "Democratic Republic of the Congo": "congo"}
+    return short.get(country) or re.sub(r"[^a-z0-9]+", "-", country.lower()).strip("-")
 
 
 def _country_actors(countries: Counter[str], text: str) -> list[DraftActor]:
