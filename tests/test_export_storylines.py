@@ -96,3 +96,54 @@ def test_an_article_not_yet_assessed_has_no_verdicts(tmp_path: Path, feed_server
     done = storywatch("--config", str(path), "export", "articles", cwd=Path("/"))
     [article] = json.loads(done.stdout)
     assert article["storylines"] == {} and article["relevant"] is None
+
+
+def test_an_update_names_the_development_it_updates(tmp_path: Path, feed_server: FeedServer):
+    # The Gaza talks corpus (bench/corpora): some reports advance a development, the seed's
+    # own included; `updates` names it by id ("seed-06"), updates_development says which.
+    corpus = Path(__file__).resolve().parent.parent / "bench" / "corpora" / "gaza-ceasefire-talks"
+    feeds = sorted((corpus / "feeds").glob("*.xml"))
+    for feed in feeds:
+        feed_server.set_feed(f"/{feed.name}", feed.read_bytes())
+    (tmp_path / "seeds").mkdir()
+    (tmp_path / "seeds" / "gaza.md").write_text((corpus / "seed.md").read_text())
+    config_data = {
+        "storylines": [{"id": "gaza-ceasefire-talks", "title": "Gaza", "seed": "seeds/gaza.md"}],
+        "sources": [{"name": f.stem, "url": feed_server.url(f"/{f.name}")} for f in feeds],
+    }
+    path = tmp_path / "sources.yaml"
+    path.write_text(yaml.safe_dump(config_data))
+    config = load_config(path)
+    store = Store.open(config.database_url)
+    try:
+        report = ingest_once(config, store, workers=1)
+        detect_storyline(config, "gaza-ceasefire-talks", store, run_id=report.run_id)
+    finally:
+        store.close()
+    done = storywatch("--config", str(path), "export", "developments", cwd=Path("/"))
+    developments = json.loads(done.stdout)
+    assert list(developments[0])[-1] == "updates_development"  # added last
+    assert any(d["updates"] for d in developments), developments
+    for development in developments:
+        named = development["updates_development"]
+        if development["updates"] is None:
+            assert named is None
+        else:
+            assert named["id"] == development["updates"] and named["title"]
+            assert named["from_seed"] is development["updates"].startswith("seed-")
+    as_csv = storywatch(
+        "--config", str(path), "export", "developments", "--format", "csv", cwd=Path("/")
+    )
+    header = as_csv.stdout.splitlines()[0].split(",")
+    assert header[-1] == "updates_development" and header[-2] == "evidence"
+
+
+def test_article_csv_keeps_its_columns_and_adds_storylines_last(two_storylines: Path) -> None:
+    done = storywatch(
+        "--config", str(two_storylines), "export", "articles", "--format", "csv", cwd=Path("/")
+    )
+    header = done.stdout.splitlines()[0].split(",")
+    assert header == [
+        *("url", "title", "source", "published", "cluster", "relevant", "score"),
+        *("date_missing", "summary", "storylines"),
+    ]

@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from storywatch.store.articles import StorylineVerdict
+from storywatch.store.developments import RememberedDevelopment
 from storywatch.store.repository import Store
 
 
@@ -37,9 +38,9 @@ ARTICLE_FIELDS = [
     "cluster",
     "relevant",
     "score",
-    "storylines",
     "date_missing",
     "summary",
+    "storylines",  # added last: a CSV read by column position keeps its columns
 ]
 
 
@@ -59,12 +60,12 @@ def article_record(
         "cluster": article.cluster,
         "relevant": assessed[0] if assessed else None,
         "score": round(assessed[1], 4) if assessed else None,
+        "date_missing": article.date_missing,
+        "summary": article.summary,
         "storylines": {
             storyline: {"relevant": v.relevant, "score": round(v.score, 4), "novelty": v.novelty}
             for storyline, v in (verdicts or {}).items()
         },
-        "date_missing": article.date_missing,
-        "summary": article.summary,
     }
 
 
@@ -100,6 +101,7 @@ DEVELOPMENT_FIELDS = [
     "outlets",
     "updates",
     "evidence",
+    "updates_development",  # added last: a CSV read by column position keeps its columns
 ]
 
 
@@ -118,13 +120,20 @@ def export_articles(store: Store, fmt: ExportFormat) -> None:
 def export_developments(store: Store, fmt: ExportFormat) -> None:
     """Every development alerted on (new or update), never known, irrelevant or dismissed;
     each lists every article folded into it. CSV puts the lists in JSON cells."""
-    rows = (development_record(d) for d in store.iter_developments())
+    remembered = store.remembered_developments()
+    rows = (
+        development_record(d, remembered.get((d.storyline, d.updates)) if d.updates else None)
+        for d in store.iter_developments()
+    )
     if fmt is ExportFormat.csv:
         rows = (_csv_cells(r) for r in rows)
     write_rows(rows, fmt, DEVELOPMENT_FIELDS)
 
 
-def development_record(development: Any) -> dict[str, Any]:
+def development_record(
+    development: Any, updated: RememberedDevelopment | None = None
+) -> dict[str, Any]:
+    """``updated``: the development ``updates`` names, as the storyline remembers it."""
     return {
         "id": development.id,
         "storyline": development.storyline,
@@ -140,6 +149,16 @@ def development_record(development: Any) -> dict[str, Any]:
         "outlets": len({a.source for a in development.articles}),  # "reported by N outlets"
         "updates": development.updates,
         "evidence": development.evidence,
+        "updates_development": (
+            {
+                "id": updated.id,
+                "title": updated.title,
+                "first_seen": updated.first_seen,
+                "from_seed": updated.origin == "seed",
+            }
+            if updated
+            else None
+        ),
     }
 
 
@@ -149,4 +168,7 @@ def _csv_cells(row: dict[str, Any]) -> dict[str, Any]:
         "types": ";".join(row["types"]),
         "articles": json.dumps(row["articles"], ensure_ascii=False),
         "evidence": json.dumps(row["evidence"], ensure_ascii=False),
+        "updates_development": json.dumps(row["updates_development"], ensure_ascii=False)
+        if row["updates_development"]
+        else "",
     }
