@@ -21,6 +21,14 @@ from typing import Any
 import yaml
 
 SEED_NAME = "ukraine-peace-talks.md"
+DEMO_PORT = 8750  # `storywatch demo --serve`: a fixed port, so the demo's config stays valid
+CONFIG_HEADER = "# Written by `storywatch demo`: the bundled feeds, served on a local port."
+# What a demo run leaves in its folder besides sources.yaml and seeds/: `--fresh` removes these.
+DEMO_STATE = ("storywatch.db", "storywatch.db-wal", "storywatch.db-shm", "outbox", "feedback")
+
+
+class DemoFolderError(Exception):
+    """The folder holds a sources.yaml the demo did not write: never touch it."""
 
 
 def demo_data_dir() -> Path:
@@ -42,10 +50,11 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 
 
 @contextmanager
-def serve_demo_feeds() -> Iterator[str]:
-    """Serve demo_data/ on an ephemeral loopback port; yield the base URL."""
+def serve_demo_feeds(port: int = 0) -> Iterator[str]:
+    """Serve demo_data/ on a loopback port (0: an ephemeral one); yield the base URL.
+    OSError when the port is taken."""
     handler = functools.partial(_QuietHandler, directory=str(demo_data_dir()))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
     thread = threading.Thread(target=server.serve_forever, name="storywatch-demo", daemon=True)
     thread.start()
     try:
@@ -65,8 +74,40 @@ def isolate_from_environment() -> list[str]:
     return dropped
 
 
+def check_demo_folder(folder: Path) -> None:
+    """DemoFolderError when ``folder`` has a sources.yaml that is not the demo's own."""
+    config = folder / "sources.yaml"
+    if config.exists() and not config.read_text(errors="replace").startswith(CONFIG_HEADER):
+        raise DemoFolderError(
+            f"{config} was not written by `storywatch demo`: choose another --dir"
+        )
+
+
+def has_stored_articles(folder: Path) -> bool:
+    """Whether an earlier demo left a database in ``folder`` (its articles are stored)."""
+    return (folder / "storywatch.db").exists()
+
+
+def clear_demo_state(folder: Path) -> list[Path]:
+    """Remove what earlier demo runs left in ``folder`` (database, outbox, feedback), only
+    when its sources.yaml is the demo's; return what was removed."""
+    check_demo_folder(folder)
+    removed = []
+    for name in DEMO_STATE:
+        path = folder / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+        else:
+            continue
+        removed.append(path)
+    return removed
+
+
 def write_demo_config(folder: Path, base_url: str) -> Path:
     """Write sources.yaml (+ the seed) for the demo into ``folder``; return the config path."""
+    check_demo_folder(folder)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "seeds").mkdir(exist_ok=True)
     shutil.copyfile(demo_data_dir() / SEED_NAME, folder / "seeds" / SEED_NAME)
@@ -85,7 +126,10 @@ def write_demo_config(folder: Path, base_url: str) -> Path:
         "digest": {"from": "storywatch@localhost.localdomain", "to": ["you@localhost.localdomain"]},
     }
     path = folder / "sources.yaml"
-    header = "# Written by `storywatch demo`: the bundled feeds, served on a local port.\n"
+    header = (
+        f"{CONFIG_HEADER}\n# They are served only while a demo runs: `storywatch demo --serve` "
+        f"serves them again\n# (on port {DEMO_PORT}, until Ctrl-C) and points these URLs at it.\n"
+    )
     path.write_text(header + yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return path
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
+import inspect
 import json
 import logging
 import os
+import re
 import shlex
 import shutil
 import sys
@@ -58,6 +61,10 @@ sources_app = typer.Typer(help="Feed sources.", no_args_is_help=True)
 db_app = typer.Typer(help="The storywatch database.", no_args_is_help=True)
 app.add_typer(sources_app, name="sources")
 app.add_typer(db_app, name="db")
+seed_app = typer.Typer(
+    help="Seed documents: the story as you already know it.", no_args_is_help=True
+)
+app.add_typer(seed_app, name="seed")
 
 
 def _print_version(value: bool) -> None:
@@ -193,7 +200,18 @@ def check(ctx: typer.Context) -> None:
         f"({len(config.enabled_sources)} enabled), {_plural(len(config.storylines), 'storyline')}",
         highlight=False,
     )
+    _warn_seeds(config)
     _warn_unmailed(config)
+
+
+def _warn_seeds(config: Config) -> None:
+    """A seed without front matter, or whose id is another storyline's, is valid: warn."""
+    from storywatch.config.seeds import load_seed, seed_warnings
+
+    for storyline in config.storylines:
+        for warning in seed_warnings(load_seed(config.seed_path(storyline)), storyline.id):
+            err.print("[yellow]warning:[/]", end=" ")
+            err.print(f"storyline {storyline.id}: {warning}", highlight=False, markup=False)
 
 
 def _warn_unmailed(config: Config) -> None:
@@ -308,6 +326,11 @@ def _print_run_summary(report: IngestReport) -> None:
 
 def _export_format(value: str) -> str:
     # A plain sentence: typer's enum check says "Value error, 'xml' is not one of ...".
+    if value == "opml":
+        raise typer.BadParameter(
+            "'opml': articles and developments export as json or csv; "
+            "the feed list exports as OPML with `storywatch sources export`"
+        )
     if value not in {f.value for f in ExportFormat}:
         raise typer.BadParameter(f"{value!r}: choose json or csv")
     return value
@@ -367,6 +390,101 @@ def sources_status(ctx: typer.Context) -> None:
     Console(file=sys.stdout, width=width, highlight=False, soft_wrap=False).print(table)
 
 
+@sources_app.command("import")
+def sources_import(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(metavar="FILE.opml", help="An OPML feed list.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would be added; change nothing.")
+    ] = False,
+) -> None:
+    """Add the feeds of an OPML file (any feed reader's export) to sources.yaml, at the end of
+    its sources, keeping its comments and order; feeds already there (by URL) are skipped."""
+    from storywatch.config.opml import OPML_MAX_BYTES, OpmlError, parse_opml
+    from storywatch.config.sources_file import NewSource, add_sources, plan_sources
+
+    config = _load(ctx)
+    try:
+        with file.open("rb") as handle:
+            listed = parse_opml(handle.read(OPML_MAX_BYTES + 1))
+    except (OSError, OpmlError) as exc:
+        err.print("[red]error:[/]", end=" ")
+        err.print(f"{file}: cannot import: {exc}", highlight=False, markup=False)
+        raise typer.Exit(EXIT_CONFIG) from None
+    candidates = [NewSource(f.name, f.url) for f in listed.feeds]
+    try:
+        done = plan_sources(config, candidates) if dry_run else add_sources(config.path, candidates)
+    except ConfigError as exc:
+        _print_config_problems(exc)
+        raise typer.Exit(EXIT_CONFIG) from None
+    verb = "would add" if dry_run else "added"
+    for source in done.added:
+        err.print(f"  {verb} {source.name}: {source.url}", highlight=False, markup=False)
+    for what, why in [*listed.skipped, *done.skipped]:
+        err.print(f"  skipped {what}: {why}", highlight=False, markup=False)
+    skipped = len(listed.skipped) + len(done.skipped)
+    err.print(
+        f"{config.path}: {verb} {_plural(len(done.added), 'source')}, {skipped} skipped",
+        highlight=False,
+        markup=False,
+    )
+
+
+@sources_app.command("export")
+def sources_export(ctx: typer.Context) -> None:
+    """Print the configured sources as an OPML feed list on stdout (for any feed reader);
+    disabled sources too."""
+    from storywatch.config.opml import render_opml
+
+    config = _load(ctx)
+    title = ", ".join(s.title for s in config.storylines)
+    sys.stdout.write(render_opml(f"storywatch: {title}", [(s.name, s.url) for s in config.sources]))
+
+
+@seed_app.command("new")
+def seed_new(
+    ctx: typer.Context,
+    storyline_id: Annotated[
+        str, typer.Argument(metavar="ID", help="The storyline's id (lower case, digits, - or _).")
+    ],
+    source: Annotated[
+        str,
+        typer.Option(
+            "--from", metavar="FILE|URL", help="The article: a text or Markdown file, or a URL."
+        ),
+    ],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing seed.")] = False,
+) -> None:
+    """Draft seeds/ID.md from an article: its text, with front matter proposed from it
+    (actors, places, the countries named) for you to edit. Next to the config's folder."""
+    from storywatch.cli.seed import print_next_steps, read_article, write_seed
+    from storywatch.config.config import resolve_config_path
+    from storywatch.config.seed_draft import draft_seed
+
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", storyline_id):
+        raise typer.BadParameter(
+            f"{storyline_id!r}: an id is lower-case letters, digits, '-' and '_'", param_hint="ID"
+        )
+    config_path = resolve_config_path(ctx.obj["config"])
+    folder = config_path.resolve().parent if config_path.exists() else Path.cwd()
+    path = folder / "seeds" / f"{storyline_id}.md"
+    if path.exists() and not force:
+        err.print(
+            f"[red]error:[/] {path} exists: edit it, or pass --force to draft it again",
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_CONFIG)
+    try:
+        text = read_article(source)
+    except ValueError as exc:
+        err.print("[red]error:[/]", end=" ")
+        err.print(f"{source}: {exc}", highlight=False, markup=False)
+        raise typer.Exit(EXIT_FAILED) from None
+    draft = draft_seed(storyline_id, text, datetime.now(UTC).date())
+    write_seed(path, draft, source)
+    print_next_steps(err, draft, path, config_path, _program_command())
+
+
 @db_app.command("upgrade")
 def db_upgrade(ctx: typer.Context) -> None:
     """Apply database migrations (also done automatically on first use)."""
@@ -389,9 +507,31 @@ def demo(
     folder: Annotated[
         Path, typer.Option("--dir", help="Where the demo writes its config, database and outbox.")
     ] = Path("storywatch-demo"),
+    serve_feeds: Annotated[
+        bool,
+        typer.Option(
+            "--serve",
+            help="Only serve the bundled feeds (until Ctrl-C), so that the demo's config can "
+            "be run again from another terminal.",
+        ),
+    ] = False,
+    port: Annotated[
+        int, typer.Option("--port", help="With --serve: the local port (0: any free one).")
+    ] = 8750,
+    fresh: Annotated[
+        bool,
+        typer.Option("--fresh", help="First remove what earlier demos stored in --dir."),
+    ] = False,
 ) -> None:
     """Offline demo: serve the bundled feeds locally and run the pipeline on them."""
-    from storywatch.demo import isolate_from_environment, serve_demo_feeds, write_demo_config
+    from storywatch.demo import (
+        DemoFolderError,
+        clear_demo_state,
+        has_stored_articles,
+        isolate_from_environment,
+        serve_demo_feeds,
+        write_demo_config,
+    )
     from storywatch.store.database import safe_url as masked_url
 
     ignored = isolate_from_environment()
@@ -399,26 +539,96 @@ def demo(
         err.print(
             f"demo: ignoring {', '.join(ignored)}: the demo uses only {folder}", highlight=False
         )
-    with serve_demo_feeds() as base_url:
-        config_path = write_demo_config(folder, base_url)
-        config = load_config(config_path)
-        err.print(f"serving {len(config.sources)} bundled feeds at {base_url}", highlight=False)
-        report = _run_pipeline_flow(config, kind="demo")
+    try:
+        if fresh:
+            for path in clear_demo_state(folder):
+                err.print(f"demo: removed {path}", highlight=False, markup=False)
+        if serve_feeds:
+            _serve_demo_until_stopped(folder, port)
+            return
+        repeat = has_stored_articles(folder)
+        with serve_demo_feeds() as base_url:
+            config_path = write_demo_config(folder, base_url)
+            config = load_config(config_path)
+            err.print(f"serving {len(config.sources)} bundled feeds at {base_url}", highlight=False)
+            report = _run_pipeline_flow(config, kind="demo")
+    except DemoFolderError as exc:
+        err.print("[red]error:[/]", end=" ")
+        err.print(str(exc), highlight=False, markup=False)
+        raise typer.Exit(EXIT_CONFIG) from None
     _print_run_summary(report)
     _print_new_developments(config, report.run_id)
     outbox = _print_deliveries(config, report.run_id)
-    command = f"{_program_command()} --config {shlex.quote(str(config_path))}"
+    program = _program_command()
+    command = f"{program} --config {shlex.quote(str(config_path))}"
+    demo_dir = shlex.quote(str(folder))
     print(f"config:        {config_path}")
     print(f"database:      {masked_url(config.database_url)}")
     print(f"this run:      {_plural(report.new_articles, 'new article')}")
+    if repeat and report.new_articles == 0:
+        print(
+            "stored before: the bundled articles were stored by an earlier demo in this folder; "
+            f"to start fresh: {program} demo --fresh --dir {demo_dir}"
+        )
     print(f"developments:  {command} export developments")
     print(f"articles:      {command} export articles --format json")
     print(f"health:        {command} sources status")
     for path in outbox:
         print(f"digest:        {path}")
     print(f"outbox:        {config.outbox_dir} (no STORYWATCH_SMTP_HOST: outbox only)")
+    print(
+        f"run again:     {program} demo --serve --dir {demo_dir}  (serves the feeds until "
+        f"Ctrl-C), then in another terminal: {command} run --no-email"
+    )
     if report.fetched == 0:
         raise typer.Exit(EXIT_FAILED)
+
+
+def _serve_demo_until_stopped(folder: Path, port: int) -> None:
+    """Serve the bundled feeds on ``port`` and point the demo's config at them, until Ctrl-C
+    or SIGTERM: `run`, `backfill` and the rest then work on the demo's config as on any."""
+    import signal
+
+    from storywatch.demo import serve_demo_feeds, write_demo_config
+
+    signal.signal(signal.SIGTERM, _interrupt)
+    with contextlib.ExitStack() as stack:
+        try:
+            base_url = stack.enter_context(serve_demo_feeds(port))
+        except OSError as exc:
+            err.print("[red]error:[/]", end=" ")
+            err.print(
+                f"cannot serve on 127.0.0.1:{port}: {exc.strerror or exc} (another `storywatch "
+                "demo --serve`? pass --port)",
+                highlight=False,
+                markup=False,
+            )
+            raise typer.Exit(EXIT_FAILED) from None
+        config_path = write_demo_config(folder, base_url)
+        command = f"{_program_command()} --config {shlex.quote(str(config_path))}"
+        err.print(
+            f"serving the bundled feeds at {base_url} for {config_path} until Ctrl-C; "
+            "in another terminal:",
+            highlight=False,
+            markup=False,
+        )
+        for what in ("run --no-email", "export developments", "sources status"):
+            err.print(f"  {command} {what}", highlight=False, markup=False)
+        try:
+            if hasattr(signal, "pause"):
+                signal.pause()
+            else:  # Windows
+                _sleep_forever()
+        except KeyboardInterrupt:
+            pass
+    err.print("demo feeds no longer served", highlight=False)
+
+
+def _sleep_forever() -> None:
+    import time as clock
+
+    while True:
+        clock.sleep(3600)
 
 
 def _program_command() -> str:
@@ -974,6 +1184,21 @@ def serve(ctx: typer.Context) -> None:
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
+
+
+def _unwrap_help(typer_app: typer.Typer) -> None:
+    """Help from docstrings as paragraphs: the source's line breaks are not sentences' ends
+    (typer prints them as they are, so `--help` showed sentences broken mid-way)."""
+    for info in typer_app.registered_commands:
+        if info.help is None and info.callback is not None and info.callback.__doc__:
+            paragraphs = inspect.cleandoc(info.callback.__doc__).split("\n\n")
+            info.help = "\n\n".join(" ".join(p.split()) for p in paragraphs)
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _unwrap_help(group.typer_instance)
+
+
+_unwrap_help(app)
 
 
 def main() -> None:

@@ -15,6 +15,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from storywatch.store.articles import StorylineVerdict
+from storywatch.store.developments import RememberedDevelopment
 from storywatch.store.repository import Store
 
 
@@ -38,11 +40,18 @@ ARTICLE_FIELDS = [
     "score",
     "date_missing",
     "summary",
+    "storylines",  # added last: a CSV read by column position keeps its columns
 ]
 
 
-def article_record(article: Any, assessed: tuple[bool, float] | None = None) -> dict[str, Any]:
-    """``assessed``: (relevant to any storyline, best score); None before detection ran."""
+def article_record(
+    article: Any,
+    assessed: tuple[bool, float] | None = None,
+    verdicts: dict[str, StorylineVerdict] | None = None,
+) -> dict[str, Any]:
+    """``assessed``: (relevant to any storyline, best score); None before detection ran.
+    ``verdicts``: each storyline's own verdict, ``storylines: {id: {relevant, score,
+    novelty}}`` ({} before detection ran)."""
     return {
         "url": article.url,
         "title": article.title,
@@ -53,6 +62,10 @@ def article_record(article: Any, assessed: tuple[bool, float] | None = None) -> 
         "score": round(assessed[1], 4) if assessed else None,
         "date_missing": article.date_missing,
         "summary": article.summary,
+        "storylines": {
+            storyline: {"relevant": v.relevant, "score": round(v.score, 4), "novelty": v.novelty}
+            for storyline, v in (verdicts or {}).items()
+        },
     }
 
 
@@ -88,26 +101,39 @@ DEVELOPMENT_FIELDS = [
     "outlets",
     "updates",
     "evidence",
+    "updates_development",  # added last: a CSV read by column position keeps its columns
 ]
 
 
 def export_articles(store: Store, fmt: ExportFormat) -> None:
     """Every stored article with the storyline stage's verdict on it (None before detection)."""
     relevance = store.article_relevance()
-    rows = (article_record(a, relevance.get(a.id)) for a in store.iter_articles())
+    verdicts = store.article_assessments()
+    rows = (
+        article_record(a, relevance.get(a.id), verdicts.get(a.id)) for a in store.iter_articles()
+    )
+    if fmt is ExportFormat.csv:  # the per-storyline verdicts as one JSON cell
+        rows = ({**r, "storylines": json.dumps(r["storylines"])} for r in rows)
     write_rows(rows, fmt, ARTICLE_FIELDS)
 
 
 def export_developments(store: Store, fmt: ExportFormat) -> None:
     """Every development alerted on (new or update), never known, irrelevant or dismissed;
     each lists every article folded into it. CSV puts the lists in JSON cells."""
-    rows = (development_record(d) for d in store.iter_developments())
+    remembered = store.remembered_developments()
+    rows = (
+        development_record(d, remembered.get((d.storyline, d.updates)) if d.updates else None)
+        for d in store.iter_developments()
+    )
     if fmt is ExportFormat.csv:
         rows = (_csv_cells(r) for r in rows)
     write_rows(rows, fmt, DEVELOPMENT_FIELDS)
 
 
-def development_record(development: Any) -> dict[str, Any]:
+def development_record(
+    development: Any, updated: RememberedDevelopment | None = None
+) -> dict[str, Any]:
+    """``updated``: the development ``updates`` names, as the storyline remembers it."""
     return {
         "id": development.id,
         "storyline": development.storyline,
@@ -123,6 +149,16 @@ def development_record(development: Any) -> dict[str, Any]:
         "outlets": len({a.source for a in development.articles}),  # "reported by N outlets"
         "updates": development.updates,
         "evidence": development.evidence,
+        "updates_development": (
+            {
+                "id": updated.id,
+                "title": updated.title,
+                "first_seen": updated.first_seen,
+                "from_seed": updated.origin == "seed",
+            }
+            if updated
+            else None
+        ),
     }
 
 
@@ -132,4 +168,7 @@ def _csv_cells(row: dict[str, Any]) -> dict[str, Any]:
         "types": ";".join(row["types"]),
         "articles": json.dumps(row["articles"], ensure_ascii=False),
         "evidence": json.dumps(row["evidence"], ensure_ascii=False),
+        "updates_development": json.dumps(row["updates_development"], ensure_ascii=False)
+        if row["updates_development"]
+        else "",
     }

@@ -190,6 +190,23 @@ def load_seed(path: Path) -> Seed:
     return Seed(path=path, meta=meta, text=body.strip(), raw_front_matter=raw)
 
 
+def seed_warnings(seed: Seed, storyline_id: str) -> list[str]:
+    """What is valid but probably a mistake in a storyline's seed: no front matter (the engine
+    then guesses actors and places from the text alone), or a front-matter ``id`` that is not
+    the storyline's (the seed was copied from another story and not edited)."""
+    if not seed.raw_front_matter:
+        return [
+            f"{seed.path}: the seed has no front matter: the storyline's actors, places and "
+            "types are guessed from its text (README: Follow another story)"
+        ]
+    if seed.meta.id is not None and seed.meta.id != storyline_id:
+        return [
+            f"{seed.path}: the seed's id {seed.meta.id!r} is not its storyline's id "
+            f"{storyline_id!r} (copied from another story?)"
+        ]
+    return []
+
+
 def _line(node: yaml.Node | None, loc: tuple[Any, ...]) -> int:
     """Line in the seed file of the front-matter value at ``loc`` (the nearest enclosing one
     found); the front matter starts on the file's line 2."""

@@ -111,6 +111,31 @@ class ArticlesMixin(StorePart):
         with self.engine.connect() as conn:
             return {a: (bool(r), float(s)) for a, r, s in conn.execute(query)}
 
+    def article_assessments(self) -> dict[int, dict[str, StorylineVerdict]]:
+        """article id -> {storyline id -> its verdict}, for assessed articles."""
+        query = select(
+            ASSESSMENTS.c.article_id,
+            ASSESSMENTS.c.storyline,
+            ASSESSMENTS.c.relevant,
+            ASSESSMENTS.c.score,
+            ASSESSMENTS.c.novelty,
+        ).order_by(ASSESSMENTS.c.article_id, ASSESSMENTS.c.storyline)
+        verdicts: dict[int, dict[str, StorylineVerdict]] = {}
+        with self.engine.connect() as conn:
+            for article_id, storyline, relevant, score, novelty in conn.execute(query):
+                verdict = StorylineVerdict(bool(relevant), float(score), novelty)
+                verdicts.setdefault(article_id, {})[storyline] = verdict
+        return verdicts
+
+
+@dataclass(frozen=True)
+class StorylineVerdict:
+    """The storyline stage's word on one article for one storyline."""
+
+    relevant: bool
+    score: float
+    novelty: str  # new | update | known | none
+
 
 def insert_articles(
     conn: Connection,

@@ -19,9 +19,21 @@ from storywatch.store.tables import (
     BACKFILL_STORYLINES,
     DEVELOPMENT_ARTICLES,
     DEVELOPMENTS,
+    IN_CHUNK,
+    MEMORY,
     RUNS,
     SOURCES,
 )
+
+
+@dataclass(frozen=True)
+class RememberedDevelopment:
+    """A development as the storyline's memory holds it: one an update advances."""
+
+    id: str
+    title: str
+    first_seen: str  # ISO date or time, as the engine recorded it
+    origin: str  # seed | detected | dismissed
 
 
 @dataclass(frozen=True)
@@ -78,6 +90,30 @@ class DevelopmentsMixin(StorePart):
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
         return (row[0], bool(row[1])) if row else None
+
+    def remembered_developments(self) -> dict[tuple[str, str], RememberedDevelopment]:
+        """(storyline, development id) -> the memory's record of every development some
+        alerted development updates (the seed's included: "seed-18" names one of them)."""
+        updated = select(DEVELOPMENTS.c.storyline, DEVELOPMENTS.c.updates).where(
+            DEVELOPMENTS.c.updates.is_not(None)
+        )
+        with self.engine.connect() as conn:
+            wanted = {(storyline, dev_id) for storyline, dev_id in conn.execute(updated)}
+            if not wanted:
+                return {}
+            ids = sorted({d for _, d in wanted})
+            found: dict[tuple[str, str], RememberedDevelopment] = {}
+            for start in range(0, len(ids), IN_CHUNK):
+                query = select(
+                    MEMORY.c.storyline, MEMORY.c.development_id, MEMORY.c.origin, MEMORY.c.data
+                ).where(MEMORY.c.development_id.in_(ids[start : start + IN_CHUNK]))
+                for storyline, dev_id, origin, data in conn.execute(query):
+                    if (storyline, dev_id) in wanted:
+                        title, first_seen = data.get("title", ""), data.get("first_seen", "")
+                        found[storyline, dev_id] = RememberedDevelopment(
+                            dev_id, str(title), str(first_seen), origin
+                        )
+            return found
 
     def iter_developments(
         self, *, include_dismissed: bool = False, run_id: str | None = None
