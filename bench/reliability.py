@@ -183,6 +183,9 @@ def mutated_feeds_row(feeds: FeedServer, api: str, files: int) -> Row:
     rng = random.Random(7)
     picked = rng.sample(corpus, min(files, len(corpus)))
     row = Row(f"{len(picked)} mutated corpus feeds served beside the story (sqlite)", 1)
+    if not picked:
+        row.failures, row.notes = 1, f"no corpus feeds under {SHARED / 'corpus'}"
+        return row
     with tempfile.TemporaryDirectory() as tmp, SmtpServer() as smtp:
         round_ = CrashRound(Path(tmp), feeds, smtp, f"sqlite:///{tmp}/sw.db", api)
         extra = {}
@@ -280,15 +283,14 @@ def prefect_records(api: str) -> str:
             ("/artifacts/filter", {"limit": 200}),
             ("/flow_runs/filter", {"limit": 200}),
             ("/task_runs/filter", {"limit": 200}),
-            ("/events/filter", {"limit": 50}),
+            ("/events/filter", {"limit": 200}),  # one page: {"events": [...], ...}
         ):
             offset = 0
             while True:
                 page = client.post(path, json={**body, "offset": offset} if "events" not in path
                                    else body)  # fmt: skip
-                if page.status_code >= 400:
-                    chunks.append(f"{path}: HTTP {page.status_code}")
-                    break
+                if page.status_code >= 400:  # a place not searched is a failed check, not a pass
+                    raise RuntimeError(f"Prefect API {path}: HTTP {page.status_code}")
                 chunks.append(page.text)
                 items = page.json()
                 if not isinstance(items, list) or len(items) < body["limit"]:
