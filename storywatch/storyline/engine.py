@@ -39,6 +39,7 @@ from storywatch.storyline.text import clean_text, shorten, split_sentences
 logger = logging.getLogger(__name__)
 
 SUMMARY_CHARS = 400
+SEED_TITLE_CHARS = 120  # a seed development's title: its sentence, cut at a word boundary
 ENGINE_ENV = "STORYLINE_ENGINE"  # "learned": the shipped models decide; else the rules
 
 
@@ -147,7 +148,7 @@ def seed_memory(storyline: Storyline, text: str) -> Memory:
                     origin="seed",
                     novelty="known",
                     types=set(candidate.types),
-                    title=sentence[:120],
+                    title=shorten(sentence, SEED_TITLE_CHARS),
                     summary=sentence,
                     first_seen=published.isoformat(),
                     signatures=[Signature.of(candidate)],
