@@ -357,3 +357,24 @@ def test_seed_naming_no_known_actor_relevates_nothing(tmp_path: Path) -> None:
     news = article("Markets rally", "Shares rose on Friday -- growth beat forecasts.", 14)
     result = detect(vague, vague.initial_memory(), [news])
     assert not result.articles[0].relevant and not result.developments
+
+
+def test_seed_development_title_is_cut_at_a_word_boundary(tmp_path: Path) -> None:
+    long_sentence = (
+        "On Monday Trump spoke by phone with Putin for ninety minutes about ending the war, "
+        "about a pause in strikes on power plants and about an exchange of prisoners."
+    )
+    path = tmp_path / "long-seed.md"
+    path.write_text(
+        SEED.replace(
+            "On Monday Trump spoke by phone with Putin for ninety minutes about ending the war.",
+            long_sentence,
+        ),
+        encoding="utf-8",
+    )
+    storyline = Storyline.from_seed(load_seed(path))
+    (call,) = [d for d in storyline.seed_memory.developments if "ninety" in d.summary]
+    assert len(long_sentence) > 120 and call.summary == long_sentence
+    assert call.title.endswith("…") and len(call.title) <= 120
+    stem = call.title[:-1]
+    assert long_sentence.startswith(stem) and long_sentence[len(stem)] in " ,"

@@ -39,6 +39,7 @@ from storywatch.storyline.text import clean_text, shorten, split_sentences
 logger = logging.getLogger(__name__)
 
 SUMMARY_CHARS = 400
+SEED_TITLE_CHARS = 120  # a seed development's title: its sentence, cut at a word boundary
 ENGINE_ENV = "STORYLINE_ENGINE"  # "learned": the shipped models decide; else the rules
 
 
@@ -93,7 +94,10 @@ class Storyline:
             frozenset(w for w in role_tokens(self.index, d.summary) if w not in STOPWORDS)
             for d in self.seed_memory.developments
         ]
-        seeds = [(d.id, d.summary, frozenset(d.types)) for d in self.seed_memory.developments]
+        seeds = [
+            (d.id, d.summary, frozenset(d.types), _event_date(d))
+            for d in self.seed_memory.developments
+        ]
         return StorylineContext(self.index, self.types, seed_tokens, self.seed_date, seeds)
 
     @cached_property
@@ -132,6 +136,11 @@ class DetectionResult:
     extended: list[str] = field(default_factory=list)  # ids of older developments that grew
 
 
+def _event_date(development: Development) -> date | None:
+    """The event date a seed sentence names explicitly, if any."""
+    return next((s.date for s in development.signatures if s.date), None)
+
+
 def seed_memory(storyline: Storyline, text: str) -> Memory:
     """The seed's developments, one per sentence that reports one, all known."""
     memory = Memory()
@@ -147,7 +156,7 @@ def seed_memory(storyline: Storyline, text: str) -> Memory:
                     origin="seed",
                     novelty="known",
                     types=set(candidate.types),
-                    title=sentence[:120],
+                    title=shorten(sentence, SEED_TITLE_CHARS),
                     summary=sentence,
                     first_seen=published.isoformat(),
                     signatures=[Signature.of(candidate)],
@@ -335,7 +344,7 @@ def _detect_learned(
     # Every development (seed, detected, dismissed) is matched by the pair model against its
     # founding report; only those the batch can reach (the pair window) are featurised.
     open_developments = [
-        founding_of(storyline, d) for d in memory.developments if _reachable(d, batch)
+        founding_of(storyline, d) for d in memory.developments if _reachable(storyline, d, batch)
     ]
     created: list[Development] = []
     verdicts: list[ArticleVerdict] = []
@@ -358,9 +367,8 @@ def _detect_learned(
         elif decision.kind == "fold" and decision.match is not None:
             development = memory.get(decision.match.key)
             development.add_article(_ref(article))
-            # Types may grow from later reports (what the alert shows); the match key, the
-            # founding report, does not.
-            development.types |= judgement.types
+            # Neither the types (what the alert shows: out of fold, type Jaccard 0.76 kept vs 0.74
+            # grown, measured on a feature variant) nor the match key (the founding report) grow.
             verdict.novelty, verdict.development_id = "known", development.id
             if development.id in known_ids and development.alertable:
                 extended.append(development.id)
@@ -375,10 +383,13 @@ def _detect_learned(
     return DetectionResult(created, verdicts, memory, sorted(set(extended)))
 
 
-def _reachable(development: Development, batch: list[Article]) -> bool:
+def _reachable(storyline: Storyline, development: Development, batch: list[Article]) -> bool:
     if not batch or not development.first_seen:
         return bool(batch)
     day = datetime.fromisoformat(development.first_seen).date()
+    seed = storyline.seed_foundings.get(development.id) if development.origin == "seed" else None
+    if seed is not None:  # a seed sentence is dated by the event it names
+        day = seed.features.day
     first, last = batch[0].published.date(), batch[-1].published.date()
     return (first - day).days <= PAIR_WINDOW_DAYS and (day - last).days <= PAIR_WINDOW_DAYS
 

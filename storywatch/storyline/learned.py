@@ -23,6 +23,13 @@ from storywatch.storyline.features import (
 from storywatch.storyline.models import ModelSet
 
 PAIR_WINDOW_DAYS = 7  # reports further apart than this are never one development
+# A report within SEED_ECHO_DAYS of a seed development dated the seed's own days restates it
+# when P(same) reaches SEED_ECHO_FACTOR x the same threshold. Hand-set, not tuned: every known
+# item of the corpora lies in the seed's first days (fold 1), so no inner fold could set them.
+# Out of fold: 3 alerts on known items instead of 7, strict F1 unchanged (0.677).
+SEED_ECHO_DAYS = 1
+SEED_ECHO_FACTOR = 0.5
+SURE_TYPE = 0.9  # a type model this sure adds its type to the lexicon's
 
 
 @dataclass
@@ -33,8 +40,10 @@ class StorylineContext:
     types: frozenset[str]
     seed_tokens: list[frozenset[str]]
     seed_date: date
-    seed_developments: list[tuple[str, str, frozenset[str]]] = field(default_factory=list)
-    # (id, sentence, types) of each seed development
+    seed_developments: list[tuple[str, str, frozenset[str], date | None]] = field(
+        default_factory=list
+    )
+    # (id, sentence, types, event date the sentence names or None) of each seed development
 
 
 @dataclass
@@ -100,7 +109,21 @@ def decide(models: ModelSet, judgement: Judgement, allowed: frozenset[str]) -> N
     judgement.known = judgement.p_known >= models.known.threshold
     scores = {k: m.score(sparse) for k, m in models.types.items() if k in allowed}
     judgement.type_scores = scores
+    choose_types(models, judgement)
+
+
+def choose_types(models: ModelSet, judgement: Judgement) -> None:
+    """The types of a development (among the allowed ones, the keys of ``type_scores``): the
+    lead's lexicon types plus any type scored >= SURE_TYPE; without lexicon types, each type
+    model's own threshold; at least one, the likeliest."""
+    scores = judgement.type_scores
     chosen = {k for k, p in scores.items() if p >= models.types[k].threshold}
+    # The lexicon's types of the lead, when it reads any, plus the types a model is sure of:
+    # out of fold (with types not grown by folded reports) type Jaccard 0.73 vs 0.65 for the
+    # type models alone.
+    rule = {t for c in judgement.features.candidates if c.primary for t in c.types} & set(scores)
+    if rule:
+        chosen = rule | {k for k, p in scores.items() if p >= SURE_TYPE}
     if not chosen and scores:
         # A development has at least one type: the likeliest.
         chosen = {max(sorted(scores), key=lambda k: scores[k])}
@@ -115,6 +138,7 @@ class Founding:
     features: ArticleFeatures
     types: frozenset[str]
     known: bool = False  # a seed (or dismissed) development: a match is no news
+    echo: bool = False  # a seed development of the seed's own days (see SEED_ECHO_DAYS)
 
 
 PairScorer = Callable[["Judgement", "Founding"], float]
@@ -175,16 +199,31 @@ def route(
         if match.known:
             return Route("known", match, p_same, f"same development as {match.key} (known)")
         return Route("fold", match, p_same, f"same development as {match.key}")
+    # Around the seed's own day, coverage mostly restates the seed: a weaker match to one of
+    # its developments is enough to call a report known.
+    day = judgement.features.day
+    near = [
+        f
+        for f in open_developments
+        if f.echo and abs((day - f.features.day).days) <= SEED_ECHO_DAYS
+    ]
+    seed, p_seed = best_match(models, judgement, near, score_pair)
+    if seed is not None and p_seed >= SEED_ECHO_FACTOR * models.same.threshold:
+        return Route("known", seed, p_seed, f"echoes the seed's {seed.key} (known)")
     if match is not None:
         return Route("new", match, p_same, f"closest development {match.key} below threshold")
     return Route("new", why=f"no open development within {PAIR_WINDOW_DAYS} days")
 
 
 def seed_foundings(context: StorylineContext) -> list[Founding]:
-    """The seed's developments as founding reports, dated the seed day: a report the pair
-    model matches to one restates the seed (known)."""
-    published = datetime.combine(context.seed_date, time(12), tzinfo=UTC)
-    return [
-        Founding(key, featurize(context, sentence, "", published, full=True), types, known=True)
-        for key, sentence, types in context.seed_developments
-    ]
+    """The seed's developments as founding reports, dated the event day the sentence names
+    (else the seed day): a report the pair model matches to one restates the seed (known).
+    A seed that tells of a swap on 13 April reaches the reports of 13 April, whatever its
+    own date."""
+    foundings = []
+    for key, sentence, types, when in context.seed_developments:
+        published = datetime.combine(when or context.seed_date, time(12), tzinfo=UTC)
+        features = featurize(context, sentence, "", published, full=True)
+        echo = abs((features.day - context.seed_date).days) <= SEED_ECHO_DAYS
+        foundings.append(Founding(key, features, types, known=True, echo=echo))
+    return foundings

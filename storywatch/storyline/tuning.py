@@ -12,7 +12,7 @@ from typing import Any
 
 from storywatch.storyline.corpus import Item, feats
 from storywatch.storyline.features import pair_features
-from storywatch.storyline.learned import Founding, Judgement, decide, route
+from storywatch.storyline.learned import Founding, Judgement, choose_types, decide, route
 from storywatch.storyline.models import ModelSet
 
 DEV_GRID = (0.3, 0.4, 0.5, 0.6, 0.7)
@@ -33,11 +33,7 @@ def rethreshold(models: ModelSet, judgement: Judgement) -> None:
     judgement.relevant = judgement.p_relevant >= models.relevant.threshold
     judgement.development = judgement.p_development >= models.development.threshold
     judgement.known = judgement.p_known >= models.known.threshold
-    scores = judgement.type_scores
-    chosen = {k for k, p in scores.items() if p >= models.types[k].threshold}
-    if not chosen and scores:
-        chosen = {max(sorted(scores), key=lambda k: scores[k])}
-    judgement.types = frozenset(chosen)
+    choose_types(models, judgement)
 
 
 def simulate(
