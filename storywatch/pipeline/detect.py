@@ -35,7 +35,6 @@ from typing import Any
 from storywatch import failpoints
 from storywatch.config.config import Config, StorylineConfig
 from storywatch.config.seeds import load_seed
-from storywatch.parse.normalise import Article
 from storywatch.store.liveness import beating
 from storywatch.store.repository import Store
 from storywatch.store.storylines import (
@@ -299,7 +298,7 @@ def plan_detection(
     fresh = memory is None
     before = storyline.initial_memory() if memory is None else memory
     before.reserved |= view.used_ids() | {d.id for d in earlier}
-    result = detect(storyline, before, [_article(a) for a in pending])
+    result = detect(storyline, before, pending)  # the store's records: StoryArticle as they are
     carried = carry_ids(earlier, result.developments)
     _rename(result, carried)
     report = StorylineDetection(
@@ -379,21 +378,6 @@ def _development_row(development: Development, run_id: str | None) -> dict[str, 
         "updates": development.updates,
         "run_id": run_id,
     }
-
-
-def _article(stored: PendingArticle) -> Article:
-    return Article(
-        source=stored.source,
-        url=stored.url,
-        link=stored.link,
-        guid=stored.guid,
-        title=stored.title,
-        summary=stored.summary,
-        content=stored.content,
-        published=stored.published,
-        date_missing=stored.date_missing,
-        author=stored.author,
-    )
 
 
 def _iso_before(stamp: str, cutoff: str) -> bool:

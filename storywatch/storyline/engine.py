@@ -15,8 +15,8 @@ from datetime import UTC, date, datetime, time
 from functools import cached_property
 
 from storywatch.config.seeds import DEVELOPMENT_TYPES, Seed
-from storywatch.parse.normalise import Article
 from storywatch.storyline.actors import ActorIndex, build_index
+from storywatch.storyline.article import StoryArticle
 from storywatch.storyline.extract import Candidate, Evidence, extract_candidates, extract_sentence
 from storywatch.storyline.features import STOPWORDS, role_tokens
 from storywatch.storyline.learned import (
@@ -166,12 +166,12 @@ def seed_memory(storyline: Storyline, text: str) -> Memory:
     return memory
 
 
-def article_text(article: Article) -> str:
+def article_text(article: StoryArticle) -> str:
     """The text the engine reads: the summary, or the start of the content when there is none."""
     return article.summary or article.content[:1500]
 
 
-def assess(storyline: Storyline, article: Article) -> Assessment:
+def assess(storyline: Storyline, article: StoryArticle) -> Assessment:
     """Relevance and development candidates of one article (candidates only when relevant)."""
     title, body = clean_text(article.title), clean_text(article_text(article))
     if storyline.models is not None:
@@ -194,14 +194,16 @@ def assess(storyline: Storyline, article: Article) -> Assessment:
     return Assessment(True, relevance.score, anchored, relevance.reasons)
 
 
-def judge_article(storyline: Storyline, article: Article) -> Judgement:
+def judge_article(storyline: Storyline, article: StoryArticle) -> Judgement:
     """The learned article decisions (the storyline must have models)."""
     assert storyline.models is not None
     title, body = clean_text(article.title), clean_text(article_text(article))
     return judge(storyline.models, storyline.context, title, body, article.published)
 
 
-def detect(storyline: Storyline, memory: Memory, articles: Iterable[Article]) -> DetectionResult:
+def detect(
+    storyline: Storyline, memory: Memory, articles: Iterable[StoryArticle]
+) -> DetectionResult:
     """Run a batch in publication order: the first report of a development is new (or an
     update of a known thread), later reports fold into it."""
     if storyline.models is not None:
@@ -226,7 +228,7 @@ def detect(storyline: Storyline, memory: Memory, articles: Iterable[Article]) ->
 
 
 def place_article(
-    storyline: Storyline, memory: Memory, article: Article, assessment: Assessment
+    storyline: Storyline, memory: Memory, article: StoryArticle, assessment: Assessment
 ) -> tuple[Development, str]:
     """Create a development for the article, or fold it into the one it repeats."""
     candidates = assessment.developments
@@ -251,7 +253,7 @@ def place_article(
 def _create(
     storyline: Storyline,
     memory: Memory,
-    article: Article,
+    article: StoryArticle,
     fresh: list[tuple[Candidate, Classification]],
     verdicts: list[tuple[Candidate, Classification]],
 ) -> Development:
@@ -287,7 +289,7 @@ def _create(
 
 
 def _fold(
-    memory: Memory, article: Article, lead_verdicts: list[tuple[Candidate, Classification]]
+    memory: Memory, article: StoryArticle, lead_verdicts: list[tuple[Candidate, Classification]]
 ) -> Development:
     best = max((v.match for _, v in lead_verdicts if v.match is not None), key=lambda m: m.score)
     development = memory.get(best.development.id)
@@ -299,7 +301,7 @@ def _fold(
     return development
 
 
-def _ref(article: Article) -> ArticleRef:
+def _ref(article: StoryArticle) -> ArticleRef:
     return ArticleRef(
         url=article.url,
         title=clean_text(article.title),
@@ -334,7 +336,7 @@ def founding_of(storyline: Storyline, development: Development) -> Founding:
 
 
 def _detect_learned(
-    storyline: Storyline, memory: Memory, articles: Iterable[Article]
+    storyline: Storyline, memory: Memory, articles: Iterable[StoryArticle]
 ) -> DetectionResult:
     assert storyline.models is not None
     models = storyline.models
@@ -383,7 +385,7 @@ def _detect_learned(
     return DetectionResult(created, verdicts, memory, sorted(set(extended)))
 
 
-def _reachable(storyline: Storyline, development: Development, batch: list[Article]) -> bool:
+def _reachable(storyline: Storyline, development: Development, batch: list[StoryArticle]) -> bool:
     if not batch or not development.first_seen:
         return bool(batch)
     day = datetime.fromisoformat(development.first_seen).date()
@@ -411,7 +413,7 @@ def _closest_seed(storyline: Storyline, memory: Memory, judgement: Judgement) ->
 
 
 def _create_learned(
-    storyline: Storyline, memory: Memory, article: Article, judgement: Judgement
+    storyline: Storyline, memory: Memory, article: StoryArticle, judgement: Judgement
 ) -> Development:
     leads = [c for c in judgement.features.candidates if c.primary]
     evidence = [c.evidence for c in leads] or [

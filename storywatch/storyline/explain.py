@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from storywatch.parse.normalise import Article
+from storywatch.storyline.article import StoryArticle
 from storywatch.storyline.engine import Storyline, founding_of, judge_article
 from storywatch.storyline.features import Sparse, pair_features
 from storywatch.storyline.learned import route
@@ -35,7 +35,7 @@ def _decision(model: LinearModel, features: Sparse, top: int = TOP) -> dict[str,
     }
 
 
-def explain(storyline: Storyline, memory: Memory, article: Article) -> dict[str, Any]:
+def explain(storyline: Storyline, memory: Memory, article: StoryArticle) -> dict[str, Any]:
     """The learned engine's reasons for ``article`` against ``memory`` (shipped models if the
     storyline runs the rules)."""
     if storyline.models is None:
