@@ -378,3 +378,19 @@ def test_seed_development_title_is_cut_at_a_word_boundary(tmp_path: Path) -> Non
     assert call.title.endswith("…") and len(call.title) <= 120
     stem = call.title[:-1]
     assert long_sentence.startswith(stem) and long_sentence[len(stem)] in " ,"
+
+
+def test_the_stored_memory_format_is_its_own_not_the_public_export() -> None:
+    # The memory row format was the export minus two keys: a new export field would have
+    # changed what every database holds. Its keys are now written out on their own.
+    from storywatch.storyline.memory import Development, Memory
+
+    stored = {
+        "id": "x-20250411-01", "types": ["meeting"], "novelty": "new", "title": "Talks",
+        "summary": "Talks held.", "first_seen": "2025-04-11T09:00:00Z", "articles": [],
+        "evidence": [], "updates": None, "origin": "article", "signatures": [],
+    }  # fmt: skip
+    development = Development.from_dict(stored)
+    assert development.to_dict() == stored
+    assert Memory.from_dict({"developments": [stored]}).to_dict()["developments"] == [stored]
+    assert {"storyline", "outlets"} <= set(development.export("x")) - set(stored)

@@ -150,11 +150,25 @@ class Development:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        data = self.export("")
-        del data["storyline"], data["outlets"]
-        data["origin"] = self.origin
-        data["signatures"] = [s.to_dict() for s in self.signatures]
-        return data
+        """The stored memory format (``from_dict`` reads it back). Written out on its own, not
+        derived from ``export``: a change to the public export must not change what the
+        database holds, nor the other way round."""
+        return {
+            "id": self.id,
+            "types": sorted(self.types),
+            "novelty": self.novelty,
+            "title": self.title,
+            "summary": self.summary,
+            "first_seen": self.first_seen,
+            "articles": [a.to_dict() for a in self.articles],
+            "evidence": [
+                {"sentence": e.sentence, "terms": list(e.terms), "actors": list(e.actors)}
+                for e in self.evidence
+            ],
+            "updates": self.updates,
+            "origin": self.origin,
+            "signatures": [s.to_dict() for s in self.signatures],
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Development:
