@@ -734,15 +734,10 @@ def developments_missed(
 ) -> None:
     """Say an article was news the engine missed: it is labelled as a new development in the
     storyline's feedback corpus, which `storywatch train` can learn from."""
-    from storywatch.pipeline.backfill.window import select_storylines
     from storywatch.pipeline.feedback import UnknownArticle, record_missed
 
     config = _load(ctx)
-    try:
-        chosen = select_storylines(config, storyline)[0]
-    except KeyError as exc:
-        err.print(f"[red]error:[/] {exc.args[0]}", highlight=False)
-        raise typer.Exit(EXIT_CONFIG) from None
+    chosen = _chosen_storyline(config, storyline)
     allowed = set(_seed_types(config, chosen))
     unknown = sorted(set(types) - allowed)
     if unknown:
@@ -756,12 +751,7 @@ def developments_missed(
     try:
         feedback = record_missed(config, store, url, chosen, list(types))
     except UnknownArticle:
-        err.print(
-            f"[red]error:[/] no stored article has the URL {url!r} "
-            "(`storywatch export articles` lists them)",
-            highlight=False,
-        )
-        raise typer.Exit(EXIT_FAILED) from None
+        raise _no_such_article(url) from None
     finally:
         store.close()
     kinds = ", ".join(feedback.label["types"])
@@ -783,27 +773,17 @@ def explain(
 ) -> None:
     """Why the engine judged an article as it did: relevance, each decision with its strongest
     features and evidence sentence, and the development it matched (or why none)."""
-    from storywatch.pipeline.backfill.window import select_storylines
     from storywatch.pipeline.explain import explain_stored
     from storywatch.pipeline.feedback import UnknownArticle
     from storywatch.storyline.explain import format_explanation
 
     config = _load(ctx)
-    try:
-        chosen = select_storylines(config, storyline)[0]
-    except KeyError as exc:
-        err.print(f"[red]error:[/] {exc.args[0]}", highlight=False)
-        raise typer.Exit(EXIT_CONFIG) from None
+    chosen = _chosen_storyline(config, storyline)
     store = _open_store(config)
     try:
         why = explain_stored(config, store, url, chosen)
     except UnknownArticle:
-        err.print(
-            f"[red]error:[/] no stored article has the URL {url!r} "
-            "(`storywatch export articles` lists them)",
-            highlight=False,
-        )
-        raise typer.Exit(EXIT_FAILED) from None
+        raise _no_such_article(url) from None
     finally:
         store.close()
     print(json.dumps(why, indent=1, default=str) if as_json else format_explanation(why))
@@ -874,6 +854,26 @@ def _with_feedback(ctx: typer.Context, argv: list[str], defaults: list[str]) -> 
     if "--seed" not in argv:
         argv += ["--seed", str(config.seed_path(found[0][0]))]
     return [*argv, *(a for _, folder in found for a in ("--corpus", str(folder)))]
+
+
+def _chosen_storyline(config: Config, storyline: str | None) -> str:
+    """The storyline a command names (default: the first), or exit 2 saying why."""
+    from storywatch.pipeline.backfill.window import select_storylines
+
+    try:
+        return select_storylines(config, storyline)[0]
+    except KeyError as exc:
+        err.print(f"[red]error:[/] {exc.args[0]}", highlight=False)
+        raise typer.Exit(EXIT_CONFIG) from None
+
+
+def _no_such_article(url: str) -> typer.Exit:
+    err.print(
+        f"[red]error:[/] no stored article has the URL {url!r} "
+        "(`storywatch export articles` lists them)",
+        highlight=False,
+    )
+    return typer.Exit(EXIT_FAILED)
 
 
 def _seed_types(config: Config, storyline_id: str) -> list[str]:

@@ -56,16 +56,7 @@ class ArticlesMixin(StorePart):
         )
         with self.session() as session:
             for row, source in session.execute(query):
-                yield StoredArticle(
-                    id=row.id,
-                    url=row.url,
-                    title=row.title,
-                    summary=row.summary,
-                    source=source,
-                    published=row.published_at,
-                    date_missing=row.date_missing,
-                    cluster=row.cluster_id,
-                )
+                yield _stored(row, source)
 
     def article_by_url(self, url: str) -> StoredArticle | None:
         """The stored article with this canonical URL (the first source that stored it)."""
@@ -78,19 +69,7 @@ class ArticlesMixin(StorePart):
         )
         with self.session() as session:
             found = session.execute(query).first()
-        if found is None:
-            return None
-        row, source = found
-        return StoredArticle(
-            id=row.id,
-            url=row.url,
-            title=row.title,
-            summary=row.summary,
-            source=source,
-            published=row.published_at,
-            date_missing=row.date_missing,
-            cluster=row.cluster_id,
-        )
+        return None if found is None else _stored(*found)
 
     def article_ids_for_run(self, run_id: str) -> list[int]:
         with self.session() as session:
@@ -187,3 +166,16 @@ def _storable(articles: Sequence[Article]) -> list[Article]:
         if a.guid is not None:
             guids.add((a.source, a.guid))
     return kept
+
+
+def _stored(row: ArticleRow, source: str) -> StoredArticle:
+    return StoredArticle(
+        id=row.id,
+        url=row.url,
+        title=row.title,
+        summary=row.summary,
+        source=source,
+        published=row.published_at,
+        date_missing=row.date_missing,
+        cluster=row.cluster_id,
+    )
