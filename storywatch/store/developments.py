@@ -146,16 +146,21 @@ class DevelopmentsMixin(StorePart):
                         LinkedArticle(url, title, source, published)
                     )
         for r in rows:
-            yield StoredDevelopment(
-                id=r.id,
-                storyline=r.storyline,
-                types=list(r.types),
-                novelty=r.novelty,
-                title=r.title,
-                summary=r.summary,
-                first_seen=r.first_seen,
-                evidence=list(r.evidence),
-                updates=r.updates,
-                dismissed=bool(r.dismissed),
-                articles=articles.get(r.id, []),
-            )
+            yield stored_development(r, articles.get(r.id, []))
+
+
+def stored_development(row: Any, articles: list[LinkedArticle]) -> StoredDevelopment:
+    """A developments row (and its linked articles) as the record callers read."""
+    return StoredDevelopment(
+        id=row.id,
+        storyline=row.storyline,
+        types=list(row.types),
+        novelty=row.novelty,
+        title=row.title,
+        summary=row.summary,
+        first_seen=row.first_seen,
+        evidence=list(row.evidence),
+        updates=row.updates,
+        dismissed=bool(row.dismissed),
+        articles=articles,
+    )

@@ -24,7 +24,12 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, or_, select, text, update
 
 from storywatch.store.database import StorePart
-from storywatch.store.developments import LinkedArticle, StoredDevelopment, in_backfill_window
+from storywatch.store.developments import (
+    LinkedArticle,
+    StoredDevelopment,
+    in_backfill_window,
+    stored_development,
+)
 from storywatch.store.schema import utcnow
 from storywatch.store.tables import (
     ARTICLES,
@@ -125,22 +130,7 @@ class DigestTransaction:
             query = query.where(~in_backfill_window(storyline, DEVELOPMENTS.c.first_seen))
         rows = self.conn.execute(query).all()
         articles = self._linked_articles([r.id for r in rows])
-        return [
-            StoredDevelopment(
-                id=r.id,
-                storyline=r.storyline,
-                types=list(r.types),
-                novelty=r.novelty,
-                title=r.title,
-                summary=r.summary,
-                first_seen=r.first_seen,
-                evidence=list(r.evidence),
-                updates=r.updates,
-                dismissed=bool(r.dismissed),
-                articles=articles.get(r.id, []),
-            )
-            for r in rows
-        ]
+        return [stored_development(r, articles.get(r.id, [])) for r in rows]
 
     def _linked_articles(self, development_ids: list[str]) -> dict[str, list[LinkedArticle]]:
         found: dict[str, list[LinkedArticle]] = {}
